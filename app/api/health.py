@@ -1,0 +1,46 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import manager
+from app.json_response import JSONResponse
+from app.model_manager import ModelManager
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health/live", summary="200 while the process runs")
+async def live() -> JSONResponse:
+    return JSONResponse({"status": "alive"})
+
+
+def _registry(m: ModelManager) -> dict[str, Any]:
+    checked = m.registry_checked_at
+    return {
+        "reachable": m.registry_reachable,
+        "checked_at": datetime.fromtimestamp(checked, timezone.utc).isoformat() if checked else None,
+    }
+
+
+@router.get("/health/ready", summary="200 when a model is loaded, 503 otherwise")
+@router.get("/health", summary="Same as /health/ready")
+async def ready(m: ModelManager = Depends(manager)) -> JSONResponse:
+    await m.wait_initial(m.settings.startup_wait_seconds)
+    model = m.current
+    body: dict[str, Any] = {
+        "uptime_seconds": round(time.monotonic() - m.started_monotonic, 1),
+        "registry": _registry(m),
+    }
+    if model is None:
+        body.update(status="unavailable", error="model_unavailable",
+                    message="No model is loaded yet.", reason=m.unavailable_reason,
+                    loading=m.loading)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    body.update(status="ready", model=model.summary(), loaded_at=model.loaded_at)
+    return JSONResponse(body)

@@ -1,0 +1,55 @@
+"""What is being served, how it got there, and reloading it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import manager
+from app.json_response import JSONResponse
+from app.model_manager import ModelManager
+from app.security import admin_optional
+
+router = APIRouter(tags=["model"])
+
+
+def _state(m: ModelManager) -> dict[str, Any]:
+    return {
+        "load_attempts": [a.as_dict() for a in m.attempts],
+        "registry_reachable": m.registry_reachable,
+        "refresh": {
+            "interval_seconds": m.settings.model_refresh_seconds,
+            "refreshes": m.stats.refreshes,
+            "failures": m.stats.refresh_failures,
+            "last_error": m.stats.last_refresh_error,
+        },
+    }
+
+
+@router.get("/model/info", summary="The served model, its signature, metrics and load attempts")
+async def info(m: ModelManager = Depends(manager)) -> JSONResponse:
+    await m.wait_initial(m.settings.startup_wait_seconds)
+    model = m.current
+    if model is None:
+        return JSONResponse({"error": "model_unavailable", "message": "No model is loaded yet.",
+                             "reason": m.unavailable_reason, **_state(m)}, status_code=503)
+    return JSONResponse({**model.info(), **_state(m)})
+
+
+@router.post("/model/reload", summary="Reload through the loading chain; atomic swap",
+             dependencies=[Depends(admin_optional)])
+@router.post("/reload-model", include_in_schema=False, dependencies=[Depends(admin_optional)])
+async def reload(m: ModelManager = Depends(manager)) -> JSONResponse:
+    previous = m.current
+    result = await asyncio.wrap_future(m.reload())
+    attempts = [a.as_dict() for a in result.attempts]
+    if result.model is None:
+        serving = previous.summary() if previous else None
+        return JSONResponse({"error": "reload_failed", "message": "No source yielded a model.",
+                             "reason": result.reason, "serving": serving,
+                             "load_attempts": attempts}, status_code=503)
+    return JSONResponse({"status": "reloaded", "model": result.model.summary(),
+                         "previous": previous.summary() if previous else None,
+                         "load_attempts": attempts})

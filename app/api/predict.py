@@ -1,0 +1,92 @@
+"""Scoring routes: /predict (our contract) and /invocations (drop-in for `mlflow models serve`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import manager
+from app.json_response import JSONResponse
+from app.model_manager import ModelManager
+from app.predictor import Prediction, predict_bytes
+
+router = APIRouter(tags=["predict"])
+
+_EXAMPLE_ROW = {"age": 0.04, "sex": 0.05, "bmi": 0.06, "bp": 0.02, "s1": -0.04,
+                "s2": -0.03, "s3": -0.04, "s4": -0.002, "s5": 0.02, "s6": -0.02}
+_COLUMN_VALUES = {"type": "object", "additionalProperties": {
+    "oneOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}, {"type": "null"}]}}
+_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Exactly one of instances, inputs, dataframe_records, dataframe_split.",
+    "properties": {
+        "instances": {"type": "array", "items": _COLUMN_VALUES},
+        "inputs": {"type": "array", "items": _COLUMN_VALUES},
+        "dataframe_records": {"type": "array", "items": _COLUMN_VALUES},
+        "dataframe_split": {"type": "object", "properties": {
+            "columns": {"type": "array", "items": {"type": "string"}},
+            "data": {"type": "array", "items": {"type": "array"}}}},
+        "params": {"type": "object"},
+    },
+}
+_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _BODY_SCHEMA,
+                                 "example": {"instances": [_EXAMPLE_ROW]}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid input; `field` names the column or field at fault"},
+    413: {"description": "Body or batch over the configured limit"},
+    415: {"description": "Unsupported content type"},
+    503: {"description": "No model loaded yet (`model_unavailable`)"},
+}
+
+
+async def _score(request: Request, m: ModelManager) -> Prediction:
+    body = await request.body()
+    content_type = request.headers.get("content-type")
+    if len(body) < 16_384:
+        result = predict_bytes(m, body, content_type)
+    else:
+        result = await run_in_threadpool(predict_bytes, m, body, content_type)
+    for observer in request.app.state.prediction_observers:
+        observer(request, result)
+    return result
+
+
+def _version_headers(result: Prediction) -> dict[str, str]:
+    return {"x-model-name": result.model.name, "x-model-version": str(result.model.version),
+            "x-model-source": result.model.source}
+
+
+@router.post("/predict", summary="Predict with the served model", openapi_extra=_OPENAPI,
+             responses=_ERRORS)
+async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
+    if m.current is None:
+        await m.wait_initial(m.settings.startup_wait_seconds)
+    result = await _score(request, m)
+    return JSONResponse(
+        {
+            "predictions": result.predictions,
+            "model": result.model.summary(),
+            "request_id": request.scope.get("state", {}).get("request_id"),
+            "processing_time_ms": round(result.elapsed_ms, 3),
+        },
+        headers=_version_headers(result),
+    )
+
+
+@router.post("/invocations", summary="MLflow scoring-server compatible endpoint",
+             openapi_extra=_OPENAPI, responses=_ERRORS)
+async def invocations(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
+    if m.current is None:
+        await m.wait_initial(m.settings.startup_wait_seconds)
+    result = await _score(request, m)
+    return JSONResponse({"predictions": result.predictions}, headers=_version_headers(result))

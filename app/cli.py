@@ -1,0 +1,107 @@
+"""`python -m app <command>`: the project's command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from app.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from app.lifecycle.training import train
+
+    result = train(settings, alpha=args.alpha, model_type=args.model_type,
+                   model_name=args.model_name)
+    output: dict[str, Any] = {"run_id": result.run_id, "model_name": result.model_name,
+                              "version": result.version, "metrics": result.metrics}
+    if args.alias:
+        from app.lifecycle import promotion
+
+        decision = promotion.promote(
+            settings, result.model_name, result.version, alias=args.alias,
+            gate=promotion.Gate.parse(args.min_metric) if args.min_metric else None,
+            must_beat_champion=args.beat_champion, publish=not args.no_publish)
+        output["promotion"] = decision.as_dict()
+    _print(output)
+    return 0
+
+
+def cmd_publish_fallback(args: argparse.Namespace, settings: Settings) -> int:
+    from app.lifecycle.fallback_publisher import publish_version
+
+    pointer = publish_version(settings, args.model_name or settings.model_name, args.version,
+                              trust=args.trust)
+    _print(pointer.model_dump())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, workers=1,
+                log_level=settings.log_level.lower(), access_log=args.access_log)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    train = sub.add_parser("train", help="train the sample model, log and register it")
+    train.add_argument("--alpha", type=float, default=1.0, help="Ridge regularisation strength")
+    train.add_argument("--model-type", choices=["ridge", "random_forest"], default="ridge")
+    train.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
+    train.add_argument("--alias", default=None,
+                       help="promote the new version to this alias (e.g. champion) if it passes the gate")
+    train.add_argument("--min-metric", default=None,
+                       help="quality gate, e.g. 'r2>=0.4' or 'rmse<=60'")
+    train.add_argument("--beat-champion", action="store_true",
+                       help="also require beating the current alias holder on the gate metric")
+    train.add_argument("--no-publish", action="store_true",
+                       help="do not publish the blob fallback on promotion")
+    train.set_defaults(handler=cmd_train)
+
+    publish = sub.add_parser("publish-fallback", help="copy a registry version to the blob fallback")
+    publish.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
+    publish.add_argument("--version", required=True, help="model version to publish")
+    publish.add_argument("--trust", action="append", default=[], metavar="TYPE",
+                         help="a type skops does not trust by default that you trust (repeatable)")
+    publish.set_defaults(handler=cmd_publish_fallback)
+
+    serve = sub.add_parser("serve", help="serve the API with uvicorn (1 worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(handler=cmd_serve)
+
+    from app.lifecycle import cli as lifecycle_cli
+
+    lifecycle_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    try:
+        return int(args.handler(args, settings))
+    except (ValueError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
+        from app.model_loading.registry import wrap_error
+
+        print(f"error: {wrap_error(exc)}", file=sys.stderr)
+        return 1

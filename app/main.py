@@ -1,0 +1,57 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.api import health, model_info, predict
+from app.errors import install_error_handlers
+from app.json_response import JSONResponse
+from app.logging_setup import configure_logging
+from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.model_manager import ModelManager
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, manager: ModelManager | None = None) -> FastAPI:
+    """Build the app. No network I/O happens here: the model loads on first use."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    model_manager = manager or ModelManager(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The Functions shim runs this on the first invocation, possibly several times
+        # concurrently; start() is single-flight. Shutdown is never relied upon.
+        model_manager.start()
+        await model_manager.wait_initial(settings.startup_wait_seconds)
+        yield
+
+    app = FastAPI(
+        title="MLflow model serving on Azure Functions",
+        version=__version__,
+        description="Serves an MLflow-registered model; falls back to a digest-verified "
+                    "copy in Blob Storage when the registry cannot serve it.",
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.model_manager = model_manager
+    app.state.prediction_observers = []
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(model_info.router)
+    app.include_router(predict.router)
+
+    if settings.cors_allow_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["*"])
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

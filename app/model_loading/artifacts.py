@@ -1,0 +1,77 @@
+"""Turning verified model bytes into a Python object, and nothing else.
+
+Trust model: skops files load only when every type they reference is trusted by skops
+itself, listed by our own publish/register step, or listed by the operator
+(``SKOPS_TRUSTED_TYPES``). A trusted-types list stored *inside* an artifact (MLflow's
+MLmodel file) is never used. Plain pickle runs arbitrary code, so it loads only when the
+operator sets ``ALLOW_PICKLE=true``, and always after the digest has been checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import pickle
+from collections.abc import Iterable
+from typing import Any
+
+from app.model_loading.types import LoadError
+
+SKOPS = "skops"
+PICKLE = "pickle"
+FORMATS = (SKOPS, PICKLE)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify_digest(data: bytes, expected: str) -> None:
+    actual = sha256_hex(data)
+    if not hmac.compare_digest(actual, expected.lower()):
+        raise LoadError(
+            f"digest mismatch: the blob's sha256 is {actual[:12]}..., the pointer says "
+            f"{expected[:12]}...; refusing to deserialize it"
+        )
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    import skops.io
+
+    try:
+        return sorted(skops.io.get_untrusted_types(data=data))
+    except Exception as exc:  # noqa: BLE001 - a corrupt archive surfaces here
+        raise LoadError(f"not a readable skops file: {type(exc).__name__}") from None
+
+
+def deserialize(data: bytes, fmt: str, *, trusted: Iterable[str], allow_pickle: bool) -> Any:
+    """Deserialize bytes whose digest the caller has already checked."""
+    if fmt == SKOPS:
+        import skops.io
+
+        allowed = set(trusted)
+        refused = [t for t in untrusted_types(data) if t not in allowed]
+        if refused:
+            raise LoadError(
+                "the skops file references types nobody trusted: " + ", ".join(refused[:5])
+                + " (add them at publish time or to SKOPS_TRUSTED_TYPES if you trust them)"
+            )
+        try:
+            return skops.io.loads(data, trusted=sorted(allowed) or None)
+        except Exception as exc:  # noqa: BLE001
+            raise LoadError(f"skops could not load the model: {type(exc).__name__}") from None
+    if fmt in (PICKLE, "cloudpickle"):
+        if not allow_pickle:
+            raise LoadError("the artifact is a pickle and ALLOW_PICKLE is off; refusing to unpickle it")
+        try:
+            return pickle.load(io.BytesIO(data))  # noqa: S301 - digest-checked, operator opted in
+        except Exception as exc:  # noqa: BLE001
+            raise LoadError(f"the pickle could not be loaded: {type(exc).__name__}") from None
+    raise LoadError(f"unknown serialization format {fmt!r}")
+
+
+def serialize_skops(model: Any) -> bytes:
+    import skops.io
+
+    return skops.io.dumps(model)

@@ -1,0 +1,59 @@
+"""Admin-key and webhook-signature checks (constant-time comparisons)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from fastapi import Request
+
+from app.errors import ApiError
+
+ADMIN_HEADER = "x-admin-key"
+
+
+def require_admin(request: Request) -> None:
+    """FastAPI dependency: the admin key must be configured and presented."""
+    settings = request.app.state.settings
+    if settings.admin_api_key is None:
+        raise ApiError(403, "admin_disabled",
+                       "The management API is disabled: no ADMIN_API_KEY is configured.")
+    presented = request.headers.get(ADMIN_HEADER)
+    if not presented:
+        raise ApiError(401, "unauthorized", f"Send the admin key in the {ADMIN_HEADER} header.",
+                       field=ADMIN_HEADER)
+    expected = settings.admin_api_key.get_secret_value()
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise ApiError(403, "forbidden", "The admin key is not valid.", field=ADMIN_HEADER)
+
+
+def admin_optional(request: Request) -> None:
+    """Require the admin key only when one is configured (used by reload)."""
+    if request.app.state.settings.admin_api_key is not None:
+        require_admin(request)
+
+
+def mlflow_signature(secret: str, delivery_id: str, timestamp: str, payload: bytes) -> str:
+    """MLflow webhook signature: ``v1,`` + base64(HMAC-SHA256(delivery_id.timestamp.payload))."""
+    signed = delivery_id.encode() + b"." + timestamp.encode() + b"." + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify_mlflow_signature(secret: str, headers: dict[str, str], payload: bytes,
+                            *, max_age_seconds: int = 300) -> None:
+    signature = headers.get("x-mlflow-signature")
+    delivery_id = headers.get("x-mlflow-delivery-id")
+    timestamp = headers.get("x-mlflow-timestamp")
+    if not signature or not delivery_id or not timestamp:
+        raise ApiError(401, "unsigned_webhook", "The webhook is not signed.",
+                       field="x-mlflow-signature")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age_seconds:
+        raise ApiError(401, "stale_webhook", "The webhook timestamp is missing or too old.",
+                       field="x-mlflow-timestamp")
+    expected = mlflow_signature(secret, delivery_id, timestamp, payload)
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        raise ApiError(401, "bad_signature", "The webhook signature does not match.",
+                       field="x-mlflow-signature")

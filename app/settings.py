@@ -1,0 +1,168 @@
+"""Every setting the service reads, in one place.
+
+Settings come from environment variables (Azure app settings, `local.settings.json`
+values under `func start`, or a shell). Fields marked ``deployed=True`` are the ones
+Terraform must set in Azure; `tests/infra` checks both sides stay in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _deployed(**kwargs: Any) -> Any:
+    """A field that Terraform sets as an app setting in Azure."""
+    extra = kwargs.pop("json_schema_extra", {}) | {"deployed": True}
+    return Field(json_schema_extra=extra, **kwargs)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True
+    )
+
+    # --- MLflow registry ---------------------------------------------------------------
+    mlflow_tracking_uri: str = _deployed(
+        default="http://127.0.0.1:5000",
+        validation_alias="MLFLOW_TRACKING_URI",
+        description="Any MLflow tracking URI: http(s)://, sqlite:///, azureml://",
+    )
+    model_name: str = _deployed(default="diabetes-regressor", validation_alias="MODEL_NAME")
+    model_alias: str | None = _deployed(default="champion", validation_alias="MODEL_ALIAS")
+    model_stage: str | None = Field(default=None, validation_alias="MODEL_STAGE")
+    model_version: str | None = Field(default=None, validation_alias="MODEL_VERSION")
+    model_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MODEL_URI", "MODEL_VARIANT")
+    )
+    model_run_id: str | None = Field(default=None, validation_alias="MODEL_RUN_ID")
+    model_run_name: str | None = Field(default=None, validation_alias="MODEL_RUN_NAME")
+    model_artifact_path: str = Field(default="model", validation_alias="MODEL_ARTIFACT_PATH")
+    use_mlflow_registry: bool = Field(default=True, validation_alias="USE_MLFLOW_REGISTRY")
+    registry_timeout_seconds: float = _deployed(
+        default=8.0, ge=0.5, le=25.0, validation_alias="REGISTRY_TIMEOUT_SECONDS"
+    )
+    model_refresh_seconds: float = _deployed(
+        default=60.0, ge=0.0, le=86400.0, validation_alias="MODEL_REFRESH_SECONDS",
+        description="How often each instance re-resolves its alias/stage; 0 turns it off.",
+    )
+    experiment_name: str = Field(default="diabetes", validation_alias="MLFLOW_EXPERIMENT_NAME")
+
+    # --- blob fallback -----------------------------------------------------------------
+    storage_connection_string: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MODEL_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage"),
+        description="Connection string (local/Azurite). In Azure use the account URL.",
+    )
+    storage_account_url: str | None = _deployed(
+        default=None, validation_alias="MODEL_STORAGE_ACCOUNT_URL",
+        description="https://<account>.blob.core.windows.net, used with managed identity.",
+    )
+    azure_client_id: str | None = _deployed(
+        default=None, validation_alias="AZURE_CLIENT_ID",
+        description="Client id of the user-assigned managed identity.",
+    )
+    fallback_container: str = _deployed(default="models", validation_alias="MODEL_FALLBACK_CONTAINER")
+    fallback_enabled: bool = Field(default=True, validation_alias="MODEL_FALLBACK_ENABLED")
+    allow_pickle: bool = Field(
+        default=False, validation_alias="ALLOW_PICKLE",
+        description="Accept plain-pickle fallbacks (after the digest check). Off: skops only.",
+    )
+    skops_trusted_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SKOPS_TRUSTED_TYPES",
+        description="Extra types the operator trusts when loading skops fallbacks.",
+    )
+
+    # --- HTTP --------------------------------------------------------------------------
+    admin_api_key: SecretStr | None = _deployed(default=None, validation_alias="ADMIN_API_KEY")
+    webhook_secret: SecretStr | None = _deployed(default=None, validation_alias="MLFLOW_WEBHOOK_SECRET")
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
+    max_batch_rows: int = Field(default=100_000, ge=1, validation_alias="MAX_BATCH_ROWS")
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias="CORS_ALLOW_ORIGINS")
+    functions_auth_level: Literal["ANONYMOUS", "FUNCTION", "ADMIN"] = Field(
+        default="FUNCTION", validation_alias="FUNCTIONS_AUTH_LEVEL"
+    )
+    startup_wait_seconds: float = Field(
+        default=20.0, ge=0.0, le=25.0, validation_alias="STARTUP_WAIT_SECONDS",
+        description="How long the first request waits for the model before serving degraded.",
+    )
+    retry_initial_seconds: float = Field(default=2.0, gt=0, validation_alias="MODEL_RETRY_INITIAL_SECONDS")
+    retry_max_seconds: float = Field(default=60.0, gt=0, validation_alias="MODEL_RETRY_MAX_SECONDS")
+
+    # --- observability -----------------------------------------------------------------
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    appinsights_connection_string: SecretStr | None = _deployed(
+        default=None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING"
+    )
+    prediction_log_enabled: bool = _deployed(default=False, validation_alias="PREDICTION_LOG_ENABLED")
+    prediction_log_container: str = _deployed(
+        default="prediction-logs", validation_alias="PREDICTION_LOG_CONTAINER"
+    )
+    prediction_log_sample_rate: float = Field(
+        default=1.0, ge=0.0, le=1.0, validation_alias="PREDICTION_LOG_SAMPLE_RATE"
+    )
+    prediction_log_flush_seconds: float = Field(
+        default=30.0, gt=0, le=3600, validation_alias="PREDICTION_LOG_FLUSH_SECONDS"
+    )
+    prediction_log_max_records: int = Field(
+        default=5000, ge=1, validation_alias="PREDICTION_LOG_MAX_RECORDS"
+    )
+
+    @field_validator("skops_trusted_types", "cors_allow_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator(
+        "model_alias", "model_stage", "model_version", "model_uri", "model_run_id",
+        "model_run_name", "storage_account_url", "azure_client_id", mode="before",
+    )
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _connection_string_only(self) -> Settings:
+        # `AzureWebJobsStorage` may hold an identity-based marker rather than a
+        # connection string; only a real connection string is usable here.
+        conn = self.storage_connection_string
+        if conn is not None and "=" not in conn.get_secret_value():
+            self.storage_connection_string = None
+        return self
+
+    @property
+    def has_storage(self) -> bool:
+        return bool(self.storage_connection_string or self.storage_account_url)
+
+
+def deployed_setting_names() -> set[str]:
+    """Environment names of every setting Terraform must provide in Azure."""
+    names = set()
+    for field in Settings.model_fields.values():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if extra.get("deployed"):
+            alias = field.validation_alias
+            names.add(alias if isinstance(alias, str) else alias.choices[0])  # type: ignore[union-attr]
+    return names
+
+
+def all_setting_names() -> set[str]:
+    """Every environment name the app reads (aliases included)."""
+    names: set[str] = set()
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        if isinstance(alias, str):
+            names.add(alias)
+        elif alias is not None:
+            names.update(str(choice) for choice in alias.choices)  # type: ignore[union-attr]
+    return names
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

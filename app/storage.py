@@ -1,0 +1,39 @@
+"""Blob Storage clients: a connection string locally (Azurite), managed identity in Azure."""
+
+from __future__ import annotations
+
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+from app.settings import Settings
+
+
+class StorageNotConfigured(RuntimeError):
+    pass
+
+
+def blob_service(settings: Settings, *, timeout: float | None = None) -> BlobServiceClient:
+    """A client with bounded timeouts and a single retry, so a dead account fails fast."""
+    seconds = timeout if timeout is not None else settings.registry_timeout_seconds
+    options = {
+        "connection_timeout": max(1, int(seconds)),
+        "read_timeout": max(2, int(seconds * 2)),
+        "retry_total": 1,
+        "retry_backoff_factor": 0.2,
+    }
+    if settings.storage_connection_string is not None:
+        return BlobServiceClient.from_connection_string(
+            settings.storage_connection_string.get_secret_value(), **options
+        )
+    if settings.storage_account_url:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+        return BlobServiceClient(settings.storage_account_url, credential=credential, **options)
+    raise StorageNotConfigured(
+        "no blob storage configured: set MODEL_STORAGE_ACCOUNT_URL (Azure) or "
+        "MODEL_STORAGE_CONNECTION_STRING / AzureWebJobsStorage (local)"
+    )
+
+
+def container(settings: Settings, name: str, *, timeout: float | None = None) -> ContainerClient:
+    return blob_service(settings, timeout=timeout).get_container_client(name)

@@ -1,0 +1,1 @@
+"""Local development stack: real MLflow server and real Azurite processes (dev/test only)."""
