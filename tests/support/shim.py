@@ -1,0 +1,92 @@
+"""Drive the app the way the Functions Python worker does: through the registered function.
+
+``ShimClient`` takes the function that ``AsgiFunctionApp`` registered, builds real
+``azure.functions.HttpRequest`` objects, awaits the function on one long-lived event loop
+(as the worker does) and returns the real ``azure.functions.HttpResponse``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+
+import function_app
+from app.settings import Settings
+
+
+@dataclass
+class FunctionContext:
+    """The attributes of the worker's invocation context that the shim reads."""
+
+    invocation_id: str
+    function_name: str = "http_app_func"
+    function_directory: str = "/home/site/wwwroot"
+    thread_local_storage: Any = None
+    trace_context: Any = None
+    retry_context: Any = None
+
+
+class ShimResponse:
+    def __init__(self, response: func.HttpResponse) -> None:
+        self.raw = response
+        self.status_code = response.status_code
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self.body = response.get_body()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"<ShimResponse {self.status_code} {self.body[:200]!r}>"
+
+
+class ShimClient:
+    def __init__(self, settings: Settings) -> None:
+        self.function_app = function_app.build(settings)
+        functions = self.function_app.get_functions()
+        assert len(functions) == 1, "the ASGI shim registers exactly one function"
+        self.function = functions[0]
+        self.user_function = self.function.get_user_function()
+        self.fastapi_app = self.function_app.middleware._app
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def manager(self) -> Any:
+        return self.fastapi_app.state.model_manager
+
+    async def invoke(self, request: func.HttpRequest) -> func.HttpResponse:
+        return await self.user_function(request, FunctionContext(uuid.uuid4().hex))
+
+    def request(self, method: str, path: str, *, json_body: Any = None, body: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 60) -> ShimResponse:
+        return ShimResponse(self.submit(method, path, json_body=json_body, body=body,
+                                        headers=headers).result(timeout))
+
+    def submit(self, method: str, path: str, *, json_body: Any = None, body: bytes | None = None,
+               headers: dict[str, str] | None = None) -> Any:
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers.setdefault("content-type", "application/json")
+        request = func.HttpRequest(method=method, url=f"http://localhost:7071{path}",
+                                   headers=headers, body=body or b"")
+        return asyncio.run_coroutine_threadsafe(self.invoke(request), self.loop)
+
+    def get(self, path: str, **kwargs: Any) -> ShimResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> ShimResponse:
+        return self.request("POST", path, **kwargs)
+
+    def close(self) -> None:
+        self.manager.close()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
