@@ -63,6 +63,35 @@ class ModelUnavailable(ApiError):
         super().__init__(503, "model_unavailable", "No model is loaded yet.", reason=reason)
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "Stable machine-readable code"},
+        "message": {"type": "string", "description": "What is wrong; never echoes request data"},
+        "field": {"type": "string", "description": "The field, column or header at fault"},
+        "error_code": {"type": "string", "description": "MLflow-style code (/invocations)"},
+    },
+}
+_DESCRIPTIONS = {
+    400: "Invalid input; `field` names the column or field at fault",
+    401: "The admin key is missing",
+    403: "The admin key is wrong, or the management API is disabled",
+    404: "Not found",
+    413: "Body or batch over the configured limit",
+    415: "Unsupported content type",
+    422: "The request does not match the declared parameters",
+    503: "No model is loaded (`model_unavailable`); `reason` says why",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for error statuses, all with the shared error shape."""
+    return {code: {"description": _DESCRIPTIONS.get(code, "Error"),
+                   "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+            for code in codes}
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"

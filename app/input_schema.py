@@ -71,15 +71,17 @@ class InputSchema:
             spec.append({"name": col.name, "type": type_name, "required": getattr(col, "required", True)})
         return cls.from_dict(spec)
 
-    def frame(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> pd.DataFrame:
+    def frame(self, columns: Mapping[str, Sequence[Any]], n_rows: int,
+              batch_field: str = "instances") -> pd.DataFrame:
         """Validate column-oriented values and build the model's input frame."""
         if n_rows == 0:
-            raise InvalidInput("The batch is empty: send at least one row.", field="instances")
+            raise InvalidInput("The batch is empty: send at least one row.", field=batch_field)
         known = {c.name for c in self.columns}
-        for name in columns:
-            if name not in known:
-                raise InvalidInput(f"Unexpected column {str(name)[:100]!r}: the model does not take it.",
-                                   field=str(name)[:100])
+        extra = sum(1 for name in columns if name not in known)
+        if extra:
+            # Unknown names are request data: they are never echoed back.
+            raise InvalidInput(f"The input has {extra} column(s) the model does not take; it "
+                               f"takes: {', '.join(self.names)}.", field="columns")
         data: dict[str, Any] = {}
         for col in self.columns:
             values = columns.get(col.name)

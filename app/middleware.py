@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.json_response import dumps
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
@@ -41,7 +44,7 @@ class BodyLimitMiddleware:
                                              "field": "content-length"})
                 return
             if int(declared) > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -54,7 +57,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -71,8 +74,10 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        mlflow_style = {"error_code": "BAD_REQUEST"} if scope.get("path") == "/invocations" else {}
         await _send_json(send, 413, {
+            **mlflow_style,
             "error": "payload_too_large",
             "message": f"The body is larger than {self.max_bytes} bytes.",
             "field": "body",
@@ -90,7 +95,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and len(incoming) <= 128 else uuid.uuid4().hex
+        # Reflected only when it is a plain token: never markup or log-forging text.
+        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})
         if scope["state"] is None:
             scope["state"] = {}

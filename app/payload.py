@@ -57,10 +57,10 @@ def from_document(document: Any, schema: InputSchema | None, max_rows: int) -> M
     if len(present) != 1:
         raise InvalidInput("The body must have exactly one of: " + ", ".join(FORMATS) + ".",
                            field="body")
-    unknown = set(document) - set(FORMATS) - {"params"}
-    if unknown:
-        name = sorted(str(k) for k in unknown)[0][:100]
-        raise InvalidInput(f"Unknown top-level field {name!r}.", field=name)
+    if set(document) - set(FORMATS) - {"params"}:
+        # The unknown key is request data: it is never echoed back.
+        raise InvalidInput("The body has an unknown top-level field; allowed: "
+                           + ", ".join((*FORMATS, "params")) + ".", field="body")
     params = document.get("params")
     if params is not None and not isinstance(params, dict):
         raise InvalidInput("params must be a JSON object.", field="params")
@@ -117,7 +117,8 @@ def _record_columns(key: str, records: Any) -> tuple[dict[str, list[Any]], int]:
         values = [r.get(name, missing) for r in records]
         if any(v is missing for v in values):
             row = next(i for i, v in enumerate(values) if v is missing)
-            raise InvalidInput(f"{key}[{row}] is missing column {name!r}.", field=name, row=row)
+            raise InvalidInput(f"{key}[{row}] lacks a column other records have: every record "
+                               "needs the same columns.", field=key, row=row)
         columns[name] = values
     return columns, len(records)
 
@@ -138,7 +139,7 @@ def _dict_columns(key: str, data: Mapping[str, Any]) -> tuple[dict[str, list[Any
 def _frame(columns: dict[str, list[Any]], rows: int, schema: InputSchema | None,
            key: str) -> pd.DataFrame:
     if schema is not None:
-        return schema.frame(columns, rows)
+        return schema.frame(columns, rows, batch_field=key)
     if rows == 0:
         raise InvalidInput("The batch is empty: send at least one row.", field=key)
     return pd.DataFrame(columns)

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     registry_timeout_seconds: float = _deployed(
         default=8.0, ge=0.5, le=25.0, validation_alias="REGISTRY_TIMEOUT_SECONDS"
     )
+    model_download_timeout_seconds: float = Field(
+        default=20.0, ge=1.0, le=300.0, validation_alias="MODEL_DOWNLOAD_TIMEOUT_SECONDS",
+        description="Budget for downloading and deserializing a resolved model version.",
+    )
     model_refresh_seconds: float = _deployed(
         default=60.0, ge=0.0, le=86400.0, validation_alias="MODEL_REFRESH_SECONDS",
         description="How often each instance re-resolves its alias/stage; 0 turns it off.",

@@ -28,8 +28,27 @@ def _registry(m: ModelManager) -> dict[str, Any]:
     }
 
 
-@router.get("/health/ready", summary="200 when a model is loaded, 503 otherwise")
-@router.get("/health", summary="Same as /health/ready")
+_REGISTRY = {"type": "object", "properties": {"reachable": {"type": ["boolean", "null"]},
+                                              "checked_at": {"type": ["string", "null"]}}}
+_READY = {"type": "object", "required": ["status", "registry", "model"], "properties": {
+    "status": {"const": "ready"}, "registry": _REGISTRY, "model": {"type": "object"},
+    "uptime_seconds": {"type": "number"}, "loaded_at": {"type": "string"}}}
+_UNAVAILABLE = {"type": "object", "required": ["status", "error", "message", "reason"],
+                "properties": {"status": {"const": "unavailable"},
+                               "error": {"const": "model_unavailable"},
+                               "message": {"type": "string"}, "reason": {"type": "string"},
+                               "loading": {"type": "boolean"}, "registry": _REGISTRY}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A model is loaded",
+          "content": {"application/json": {"schema": _READY}}},
+    503: {"description": "No model is loaded; `reason` says why (Retry-After: 5)",
+          "content": {"application/json": {"schema": _UNAVAILABLE}}},
+}
+
+
+@router.get("/health/ready", summary="200 when a model is loaded, 503 otherwise",
+            responses=_RESPONSES)
+@router.get("/health", summary="Same as /health/ready", responses=_RESPONSES)
 async def ready(m: ModelManager = Depends(manager)) -> JSONResponse:
     await m.wait_initial(m.settings.startup_wait_seconds)
     model = m.current

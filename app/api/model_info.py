@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from app.api.deps import manager
+from app.errors import error_responses
 from app.json_response import JSONResponse
 from app.model_manager import ModelManager
 from app.security import admin_optional
@@ -28,7 +29,23 @@ def _state(m: ModelManager) -> dict[str, Any]:
     }
 
 
-@router.get("/model/info", summary="The served model, its signature, metrics and load attempts")
+_ATTEMPTS = {"type": "array", "items": {"type": "object", "required": ["source", "outcome"],
+                                        "properties": {"source": {"type": "string"},
+                                                       "outcome": {"type": "string"},
+                                                       "error": {"type": ["string", "null"]}}}}
+_INFO = {"type": "object", "required": ["name", "version", "source", "load_attempts", "refresh"],
+         "properties": {"load_attempts": _ATTEMPTS, "refresh": {"type": "object"}}}
+_RELOADED = {"type": "object", "required": ["status", "model", "load_attempts"],
+             "properties": {"status": {"const": "reloaded"}, "load_attempts": _ATTEMPTS}}
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description,
+                  "content": {"application/json": {"schema": schema}}}}
+
+
+@router.get("/model/info", summary="The served model, its signature, metrics and load attempts",
+            responses={**_ok("The served model", _INFO), **error_responses(503)})
 async def info(m: ModelManager = Depends(manager)) -> JSONResponse:
     await m.wait_initial(m.settings.startup_wait_seconds)
     model = m.current
@@ -39,7 +56,8 @@ async def info(m: ModelManager = Depends(manager)) -> JSONResponse:
 
 
 @router.post("/model/reload", summary="Reload through the loading chain; atomic swap",
-             dependencies=[Depends(admin_optional)])
+             dependencies=[Depends(admin_optional)],
+             responses={**_ok("Reloaded", _RELOADED), **error_responses(401, 403, 503)})
 @router.post("/reload-model", include_in_schema=False, dependencies=[Depends(admin_optional)])
 async def reload(m: ModelManager = Depends(manager)) -> JSONResponse:
     previous = m.current

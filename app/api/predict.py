@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import manager
+from app.errors import error_responses
 from app.json_response import JSONResponse
 from app.model_manager import ModelManager
 from app.predictor import Prediction, predict_bytes
@@ -41,12 +42,22 @@ _OPENAPI = {
         },
     },
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid input; `field` names the column or field at fault"},
-    413: {"description": "Body or batch over the configured limit"},
-    415: {"description": "Unsupported content type"},
-    503: {"description": "No model loaded yet (`model_unavailable`)"},
-}
+_MODEL_SUMMARY = {"type": "object", "required": ["name", "version", "source"], "properties": {
+    "name": {"type": "string"}, "version": {"type": ["string", "null"]},
+    "source": {"type": "string", "enum": ["registry", "blob_fallback"]}}}
+_PREDICTIONS = {"type": "array", "description": "One prediction per input row"}
+_PREDICT_OK = {"type": "object", "required": ["predictions", "model"], "properties": {
+    "predictions": _PREDICTIONS, "model": _MODEL_SUMMARY,
+    "request_id": {"type": ["string", "null"]}, "processing_time_ms": {"type": "number"}}}
+_INVOCATIONS_OK = {"type": "object", "required": ["predictions"],
+                   "properties": {"predictions": _PREDICTIONS}}
+
+
+def _responses(ok_schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": "Predictions",
+                  "content": {"application/json": {"schema": ok_schema}}},
+            **error_responses(400, 413, 415, 503)}
+
 
 
 async def _score(request: Request, m: ModelManager) -> Prediction:
@@ -67,7 +78,7 @@ def _version_headers(result: Prediction) -> dict[str, str]:
 
 
 @router.post("/predict", summary="Predict with the served model", openapi_extra=_OPENAPI,
-             responses=_ERRORS)
+             responses=_responses(_PREDICT_OK))
 async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
     if m.current is None:
         await m.wait_initial(m.settings.startup_wait_seconds)
@@ -84,7 +95,7 @@ async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONR
 
 
 @router.post("/invocations", summary="MLflow scoring-server compatible endpoint",
-             openapi_extra=_OPENAPI, responses=_ERRORS)
+             openapi_extra=_OPENAPI, responses=_responses(_INVOCATIONS_OK))
 async def invocations(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
     if m.current is None:
         await m.wait_initial(m.settings.startup_wait_seconds)

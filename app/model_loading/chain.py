@@ -30,12 +30,20 @@ class ChainResult:
         return "; ".join(f"{a.source}: {a.error}" for a in failed)
 
 
-def registry_steps(settings: Settings) -> list[tuple[str, str, Callable[[], LoadedModel]]]:
-    """(source, uri, load) for each configured registry source, in priority order."""
-    steps: list[tuple[str, str, Callable[[], LoadedModel]]] = []
+Step = tuple[str, str, Callable[[], registry.Resolved]]
+
+
+def registry_steps(settings: Settings) -> list[Step]:
+    """(source, uri, resolve) for each configured registry source, in priority order.
+
+    Resolving (metadata calls) shares the REGISTRY_TIMEOUT_SECONDS budget, which is what
+    detects a dead or hung registry; downloading the resolved version then gets its own
+    MODEL_DOWNLOAD_TIMEOUT_SECONDS budget.
+    """
+    steps: list[Step] = []
     if settings.model_uri:
         ref = registry.parse_uri(settings.model_uri)
-        steps.append(("model_uri", ref.uri, lambda: registry.load_ref(settings, ref)))
+        steps.append(("model_uri", ref.uri, lambda: registry.resolve(settings, ref)))
     if settings.use_mlflow_registry and settings.model_name:
         name = settings.model_name
         if settings.model_version:
@@ -46,17 +54,17 @@ def registry_steps(settings: Settings) -> list[tuple[str, str, Callable[[], Load
             ref_v = registry.ModelRef("alias", name, settings.model_alias)
         else:
             ref_v = registry.ModelRef("latest", name, "latest")
-        steps.append(("registry", ref_v.uri, lambda: registry.load_ref(settings, ref_v)))
+        steps.append(("registry", ref_v.uri, lambda: registry.resolve(settings, ref_v)))
     if settings.model_run_id:
         ref_r = registry.ModelRef("run", settings.model_run_id, settings.model_artifact_path)
-        steps.append(("run_id", ref_r.uri, lambda: registry.load_ref(settings, ref_r)))
+        steps.append(("run_id", ref_r.uri, lambda: registry.resolve(settings, ref_r)))
     if settings.model_run_name:
         run_name = settings.model_run_name
 
-        def by_run_name() -> LoadedModel:
+        def by_run_name() -> registry.Resolved:
             run_id = registry.latest_run_with_name(settings, run_name)
             ref_n = registry.ModelRef("run", run_id, settings.model_artifact_path)
-            return registry.load_ref(settings, ref_n)
+            return registry.resolve(settings, ref_n)
 
         steps.append(("run_name", f"run_name={run_name}", by_run_name))
     return steps
@@ -71,7 +79,7 @@ def load_chain(settings: Settings) -> ChainResult:
         result.attempts.append(LoadAttempt("model_uri", settings.model_uri, "failed", str(exc)))
         steps = []
     deadline = time.monotonic() + settings.registry_timeout_seconds
-    for source, uri, load in steps:
+    for source, uri, resolve in steps:
         if result.registry_reachable is False:
             result.attempts.append(LoadAttempt(source, uri, "skipped", "registry unreachable"))
             continue
@@ -80,12 +88,20 @@ def load_chain(settings: Settings) -> ChainResult:
             result.attempts.append(LoadAttempt(source, uri, "skipped", "registry deadline spent"))
             continue
         started = time.monotonic()
+        resolved: registry.Resolved | None = None
         try:
-            model = call_with_deadline(load, remaining, name=f"load-{source}")
-        except DeadlineExceeded:
-            result.registry_reachable = False
-            _record(result, source, uri, started,
-                    f"registry timed out after {settings.registry_timeout_seconds:.1f}s")
+            resolved = call_with_deadline(resolve, remaining, name=f"resolve-{source}")
+            result.registry_reachable = True
+            model = call_with_deadline(lambda r=resolved: registry.load_resolved(settings, r),
+                                       settings.model_download_timeout_seconds,
+                                       name=f"load-{source}")
+        except DeadlineExceeded as exc:
+            if resolved is None:
+                result.registry_reachable = False
+                error = f"registry timed out after {settings.registry_timeout_seconds:.1f}s"
+            else:
+                error = f"model download/load {exc}"
+            _record(result, source, uri, started, error)
             continue
         except Exception as exc:  # noqa: BLE001 - every failure becomes an attempt record
             error = registry.wrap_error(exc)

@@ -88,5 +88,29 @@ class ShimClient:
 
     def close(self) -> None:
         self.manager.close()
+        if self.function_app.startup_task_done:
+            # Run the lifespan shutdown on the loop that ran startup. Otherwise
+            # AsgiFunctionApp.__del__ runs it later on a new loop, where it waits forever.
+            shutdown = self.function_app.middleware.notify_shutdown()
+            try:
+                asyncio.run_coroutine_threadsafe(shutdown, self.loop).result(10)
+            except Exception:  # noqa: BLE001 - best effort; the flag below prevents the hang
+                pass
+            self.function_app.startup_task_done = False
+        try:
+            asyncio.run_coroutine_threadsafe(_cancel_pending(), self.loop).result(10)
+        except Exception:  # noqa: BLE001 - best effort cleanup of lifespan tasks
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+async def _cancel_pending() -> None:
+    """Cancel the lifespan tasks the shim leaves waiting (one per concurrent first call)."""
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,76 @@
+"""A private MLflow server + Azurite pair for tests that stop or pause services.
+
+The session-wide services are shared with other test modules and must never be faulted;
+these are started per module, hold their own trained model, and are stopped at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+from devstack.services import AzuriteProcess, MLflowServer
+
+
+@dataclass
+class Stack:
+    mlflow: MLflowServer
+    azurite: AzuriteProcess
+    model_name: str
+    version: str
+    sha256: str
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "mlflow_tracking_uri": self.mlflow.url,
+            "storage_connection_string": self.azurite.connection_string,
+            "model_name": self.model_name,
+            "model_alias": "champion",
+            "registry_timeout_seconds": 2.0,
+            "model_refresh_seconds": 0.0,
+            "startup_wait_seconds": 20.0,
+            "retry_initial_seconds": 0.5,
+            "retry_max_seconds": 2.0,
+            "experiment_name": "reliability",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    def heal(self) -> None:
+        """Bring both services back (resumed and running), whatever a test did to them."""
+        for service in (self.mlflow, self.azurite):
+            service.resume()
+            if not service.running:
+                service.start()
+
+    def stop(self) -> None:
+        self.mlflow.stop()
+        self.azurite.stop()
+
+
+def start_stack(workdir: Path, model_name: str) -> Stack:
+    """Start both services, train ``model_name`` v1, alias it champion and publish it."""
+    from app.lifecycle import promotion
+    from app.lifecycle.training import train
+
+    mlflow = MLflowServer(workdir / "mlflow")
+    azurite = AzuriteProcess(workdir / "azurite")
+    mlflow.start()
+    try:
+        azurite.start()
+    except Exception:
+        mlflow.stop()
+        raise
+    stack = Stack(mlflow, azurite, model_name, "", "")
+    try:
+        settings = stack.settings(registry_timeout_seconds=8.0)
+        result = train(settings, alpha=1.0)
+        decision = promotion.promote(settings, model_name, result.version, alias="champion")
+        assert decision.promoted and decision.fallback_sha256
+    except Exception:
+        stack.stop()
+        raise
+    stack.version, stack.sha256 = result.version, decision.fallback_sha256
+    return stack
