@@ -10,7 +10,12 @@ cd "$ROOT"
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 
-stamp() { sha256sum requirements.txt requirements-dev.txt package-lock.json infra/requirements-checkov.txt 2>/dev/null | sha256sum | cut -c1-16; }
+stamp() {
+  local f
+  for f in requirements.txt requirements-dev.txt package-lock.json infra/requirements-checkov.txt; do
+    [[ -f "$f" ]] && sha256sum "$f"
+  done | sha256sum | cut -c1-16
+}
 
 bootstrap() {
   local want; want="$(stamp)"
