@@ -13,7 +13,7 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 stamp() {
   local f
   for f in requirements.txt requirements-dev.txt package-lock.json infra/requirements-checkov.txt; do
-    [[ -f "$f" ]] && sha256sum "$f"
+    if [[ -f "$f" ]]; then sha256sum "$f"; fi
   done | sha256sum | cut -c1-16
 }
 
