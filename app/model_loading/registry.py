@@ -138,9 +138,14 @@ def load_resolved(settings: Settings, resolved: Resolved) -> LoadedModel:
     mlflow_client = client(settings)
     trusted = set(settings.skops_trusted_types)
     metrics: dict[str, float] = {}
+    artifact_uri = resolved.download_uri
     if resolved.version is not None:
         mv = mlflow_client.get_model_version(resolved.name, resolved.version)
         trusted.update(_json_list(mv.tags.get(TRUSTED_TYPES_TAG)))
+        # A concrete location, asked of *this* server: a models:/ URI would be resolved
+        # through MLflow's process-global registry URI, which may name another server.
+        artifact_uri = mlflow_client.get_model_version_download_uri(resolved.name,
+                                                                    resolved.version)
     if resolved.run_id:
         try:
             metrics = dict(mlflow_client.get_run(resolved.run_id).data.metrics)
@@ -148,7 +153,7 @@ def load_resolved(settings: Settings, resolved: Resolved) -> LoadedModel:
             metrics = {}
     with tempfile.TemporaryDirectory(prefix="model-") as tmp:
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=resolved.download_uri, dst_path=tmp,
+            artifact_uri=artifact_uri, dst_path=tmp,
             tracking_uri=settings.mlflow_tracking_uri,
         )
         return load_local(settings, Path(local), resolved, trusted, metrics)
