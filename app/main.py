@@ -8,8 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import __version__
-from app import observability
+from app import __version__, observability
 from app.api import health, hooks, model_info, predict, registry_admin
 from app.errors import install_error_handlers
 from app.json_response import JSONResponse

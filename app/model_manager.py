@@ -82,7 +82,7 @@ class ModelManager:
             return
         try:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
-        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - state is reported elsewhere
+        except (TimeoutError, Exception):  # noqa: BLE001 - state is reported elsewhere
             return
 
     def reload(self) -> Future[ChainResult]:
@@ -99,7 +99,7 @@ class ModelManager:
         def run() -> None:
             try:
                 result = self._loader(self.settings)
-            except Exception as exc:  # noqa: BLE001 - the loader should not raise; be safe
+            except Exception as exc:
                 log.exception("model loader crashed")
                 result = ChainResult(model=None, attempts=[
                     LoadAttempt("chain", None, "failed", f"{type(exc).__name__}: {exc}")])

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = _deployed(default=None, validation_alias="MLFLOW_WEBHOOK_SECRET")
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
     max_batch_rows: int = Field(default=100_000, ge=1, validation_alias="MAX_BATCH_ROWS")
-    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias="CORS_ALLOW_ORIGINS")
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="CORS_ALLOW_ORIGINS"
+    )
     functions_auth_level: Literal["ANONYMOUS", "FUNCTION", "ADMIN"] = Field(
         default="FUNCTION", validation_alias="FUNCTIONS_AUTH_LEVEL"
     )

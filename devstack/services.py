@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -101,18 +101,17 @@ class _Process:
                                      start_new_session=True)
         try:
             self.ready(timeout)
-        except Exception:
+        except (OSError, RuntimeError, TimeoutError) as exc:
             self.stop()
-            raise RuntimeError(f"{self.name} failed to start; log tail:\n{self.log_tail()}")
+            raise RuntimeError(
+                f"{self.name} failed to start; log tail:\n{self.log_tail()}") from exc
 
     def stop(self) -> None:
         if self.proc is None:
             return
         self.resume()
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -126,10 +125,8 @@ class _Process:
 
     def resume(self) -> None:
         if self.proc is not None:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
 
     @property
     def running(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -24,7 +24,7 @@ def _registry(m: ModelManager) -> dict[str, Any]:
     checked = m.registry_checked_at
     return {
         "reachable": m.registry_reachable,
-        "checked_at": datetime.fromtimestamp(checked, timezone.utc).isoformat() if checked else None,
+        "checked_at": datetime.fromtimestamp(checked, UTC).isoformat() if checked else None,
     }
 
 

@@ -7,7 +7,7 @@ import logging
 import operator
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app.model_loading.registry import client, configure_mlflow_client
@@ -127,7 +127,7 @@ def promote(settings: Settings, name: str, version: str, *, alias: str | None = 
     previous = alias_holder(settings, name, alias) if alias else None
     ok, reason = evaluate_gate(settings, name, version, gate,
                                previous if must_beat_champion else None)
-    stamp = datetime.now(timezone.utc).isoformat()
+    stamp = datetime.now(UTC).isoformat()
     mlflow_client.set_model_version_tag(
         name, version, DECISION_TAG,
         json.dumps({"promoted": ok, "reason": reason, "alias": alias, "stage": stage, "at": stamp}))

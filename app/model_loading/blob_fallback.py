@@ -12,7 +12,7 @@ pointer **before** deserializing it, and checks the loaded object's class.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -60,7 +60,11 @@ def pointer_path(model_name: str) -> str:
 
 
 def _is_unreachable(exc: BaseException) -> bool:
-    from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
+    from azure.core.exceptions import (
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     if isinstance(exc, ResourceNotFoundError):
         return False
@@ -134,7 +138,7 @@ def publish(settings: Settings, model: LoadedModel, data: bytes, fmt: str,
         signature=model.signature,
         input_schema=model.schema.to_dict() if model.schema else None,
         run_id=model.run_id, source_uri=model.uri, metrics=model.metrics,
-        created_at=datetime.now(timezone.utc).isoformat(),
+        created_at=datetime.now(UTC).isoformat(),
     )
     client = container(settings, settings.fallback_container, timeout=30)
     if not client.exists():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pandas as pd
@@ -30,7 +30,7 @@ class LoadAttempt:
     outcome: Literal["loaded", "failed", "skipped"]
     error: str | None = None
     duration_ms: float = 0.0
-    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +51,7 @@ class LoadedModel:
     sha256: str | None = None
     model_class: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
-    loaded_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     loaded_monotonic: float = field(default_factory=time.monotonic)
 
     def predict(self, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:

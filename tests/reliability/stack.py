@@ -21,6 +21,7 @@ class Stack:
     model_name: str
     version: str
     sha256: str
+    previous_tracking_uri: str = ""
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -46,24 +47,37 @@ class Stack:
                 service.start()
 
     def stop(self) -> None:
+        """Stop both services and give MLflow's process-global tracking URI back.
+
+        ``train()`` points the global URI at this stack; left behind, MLflow code that
+        resolves ``models:/`` URIs through it would call a server that no longer exists.
+        """
+        import mlflow
+
         self.mlflow.stop()
         self.azurite.stop()
+        if self.previous_tracking_uri:
+            mlflow.set_tracking_uri(self.previous_tracking_uri)
 
 
 def start_stack(workdir: Path, model_name: str) -> Stack:
     """Start both services, train ``model_name`` v1, alias it champion and publish it."""
+    import mlflow
+
     from app.lifecycle import promotion
     from app.lifecycle.training import train
 
-    mlflow = MLflowServer(workdir / "mlflow")
+    previous = mlflow.get_tracking_uri()
+
+    mlflow_server = MLflowServer(workdir / "mlflow")
     azurite = AzuriteProcess(workdir / "azurite")
-    mlflow.start()
+    mlflow_server.start()
     try:
         azurite.start()
     except Exception:
-        mlflow.stop()
+        mlflow_server.stop()
         raise
-    stack = Stack(mlflow, azurite, model_name, "", "")
+    stack = Stack(mlflow_server, azurite, model_name, "", "", previous)
     try:
         settings = stack.settings(registry_timeout_seconds=8.0)
         result = train(settings, alpha=1.0)

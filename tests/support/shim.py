@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import uuid
@@ -92,15 +93,11 @@ class ShimClient:
             # Run the lifespan shutdown on the loop that ran startup. Otherwise
             # AsgiFunctionApp.__del__ runs it later on a new loop, where it waits forever.
             shutdown = self.function_app.middleware.notify_shutdown()
-            try:
+            with contextlib.suppress(Exception):  # best effort; the flag below prevents the hang
                 asyncio.run_coroutine_threadsafe(shutdown, self.loop).result(10)
-            except Exception:  # noqa: BLE001 - best effort; the flag below prevents the hang
-                pass
             self.function_app.startup_task_done = False
-        try:
+        with contextlib.suppress(Exception):  # best effort cleanup of lifespan tasks
             asyncio.run_coroutine_threadsafe(_cancel_pending(), self.loop).result(10)
-        except Exception:  # noqa: BLE001 - best effort cleanup of lifespan tasks
-            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
         if not self.loop.is_running():
