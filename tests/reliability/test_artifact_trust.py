@@ -226,3 +226,19 @@ def test_mlflow_pickle_switch_follows_our_setting(settings_factory: Any,
 
 def test_class_path_names_the_real_class() -> None:
     assert class_path(blobs.fitted_ridge()) == RIDGE
+
+
+def test_registry_load_ignores_mlflows_global_tracking_uri(settings_factory: Any,
+                                                           champion: dict[str, Any]) -> None:
+    """A stale process-global URI (left by any MLflow call) must not redirect our loads."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"http://127.0.0.1:{free_port()}")
+    try:
+        result = load_chain(settings_factory(model_version=champion["version"],
+                                             fallback_enabled=False))
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert result.model is not None, result.reason
+    assert result.model.source == "registry"
