@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.json_response import dumps
+from app.logging_setup import invocation_id_var, request_id_var
+
+access_log = logging.getLogger("app.access")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
@@ -101,15 +106,34 @@ class RequestIdMiddleware:
         if scope["state"] is None:
             scope["state"] = {}
         scope["state"]["request_id"] = request_id
+        request_token = request_id_var.set(request_id)
+        invocation = scope.get("azure_functions.invocation_id")
+        invocation_token = invocation_id_var.set(str(invocation) if invocation else None)
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            extra = {"method": scope.get("method"), "route": route, "status": status,
+                     "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+            model = scope["state"].get("model")
+            if model:
+                extra.update(model_name=model["name"], model_version=model["version"],
+                             model_source=model["source"])
+            access_log.info("%s %s %s", extra["method"], route, status, extra=extra)
+            request_id_var.reset(request_token)
+            invocation_id_var.reset(invocation_token)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +14,7 @@ from app.json_response import JSONResponse
 from app.model_manager import ModelManager
 from app.predictor import Prediction, predict_bytes
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["predict"])
 
 _EXAMPLE_ROW = {"age": 0.04, "sex": 0.05, "bmi": 0.06, "bp": 0.02, "s1": -0.04,
@@ -67,8 +69,12 @@ async def _score(request: Request, m: ModelManager) -> Prediction:
         result = predict_bytes(m, body, content_type)
     else:
         result = await run_in_threadpool(predict_bytes, m, body, content_type)
+    request.scope["state"]["model"] = result.model.summary()
     for observer in request.app.state.prediction_observers:
-        observer(request, result)
+        try:
+            observer(request, result)
+        except Exception:
+            log.exception("prediction observer %r failed", observer)
     return result
 
 

@@ -29,8 +29,11 @@ def publish_version(settings: Settings, model_name: str, version: str,
     mv = client.get_model_version(model_name, str(version))
     trusted |= set(registry._json_list(mv.tags.get(registry.TRUSTED_TYPES_TAG)))
     with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
+        # Ask this server for the concrete location (a models:/ URI would go through
+        # MLflow's process-global registry URI, which may name another server).
+        location = client.get_model_version_download_uri(model_name, str(version))
         local = Path(mlflow.artifacts.download_artifacts(
-            artifact_uri=resolved.download_uri, dst_path=tmp,
+            artifact_uri=location, dst_path=tmp,
             tracking_uri=settings.mlflow_tracking_uri))
         model = registry.load_local(settings, local, resolved, trusted, {})
         from mlflow.models import Model

@@ -53,3 +53,26 @@ def test_metrics_count_fallback_and_unreachable_registry(shim_factory: Any, sett
     assert _value(text, "model_fallback_loads_total") == 1
     assert _value(text, "registry_reachable") == 0
     assert _value(text, "model_info", source="blob_fallback") == 1
+
+
+def test_json_access_log_carries_request_model_and_invocation(
+        shim_factory: Any, settings_factory: Any, champion: dict[str, Any],
+        caplog: Any) -> None:
+    import json
+    import logging
+
+    from app.logging_setup import JsonFormatter
+
+    shim = shim_factory(settings_factory())
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        response = shim.post("/predict", json_body={"instances": [ROW]},
+                             headers={"x-request-id": "req-123"})
+    assert response.status_code == 200
+    records = [r for r in caplog.records if r.name == "app.access" and r.route == "/predict"]
+    assert records, "no access log for /predict"
+    line = json.loads(JsonFormatter().format(records[-1]))
+    assert line["status"] == 200 and line["latency_ms"] > 0
+    assert line["model_version"] == champion["version"]
+    assert line["model_source"] == "registry"
+    assert line["request_id"] == "req-123"
+    assert len(line["invocation_id"]) == 32  # the shim's azure_functions.invocation_id
