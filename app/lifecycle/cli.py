@@ -35,6 +35,38 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    from app.lifecycle import operations
+
+    rows = operations.compare(settings, args.model_name or settings.model_name)
+    if args.json:
+        _print(rows)
+        return 0
+    print(f"{'version':>7}  {'aliases':<20} {'stage':<10} {'rmse':>9} {'mae':>9} {'r2':>7}  created")
+    for row in rows:
+        m = row["metrics"]
+        cells = [f"{m[k]:.4g}" if k in m else "-" for k in ("rmse", "mae", "r2")]
+        print(f"{row['version']:>7}  {','.join(row['aliases']) or '-':<20} "
+              f"{row['stage'] or '-':<10} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7}  "
+              f"{row['created'] or '-'}")
+    return 0
+
+
+def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:
+    from app.lifecycle import operations
+
+    _print(operations.cleanup(settings, args.model_name or settings.model_name, args.keep,
+                              apply=args.apply))
+    return 0
+
+
+def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
+    from app.lifecycle import operations
+
+    _print(operations.register(settings, args.run_id, args.model_name or settings.model_name))
+    return 0
+
+
 def register(sub: Any) -> None:
     promote = sub.add_parser("promote", help="point an alias (or stage) at a version, behind a gate")
     promote.add_argument("--model-name")
@@ -54,3 +86,19 @@ def register(sub: Any) -> None:
     rollback.add_argument("--alias", default="champion")
     rollback.add_argument("--no-publish", action="store_true")
     rollback.set_defaults(handler=cmd_rollback)
+
+    compare = sub.add_parser("compare", help="versions side by side with aliases and metrics")
+    compare.add_argument("--model-name")
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(handler=cmd_compare)
+
+    cleanup = sub.add_parser("cleanup", help="delete old versions (dry-run unless --apply)")
+    cleanup.add_argument("--model-name")
+    cleanup.add_argument("--keep", type=int, required=True)
+    cleanup.add_argument("--apply", action="store_true")
+    cleanup.set_defaults(handler=cmd_cleanup)
+
+    reg = sub.add_parser("register", help="register runs:/<run-id>/model as a new version")
+    reg.add_argument("--model-name")
+    reg.add_argument("--run-id", required=True)
+    reg.set_defaults(handler=cmd_register)

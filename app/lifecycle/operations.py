@@ -1,0 +1,127 @@
+"""Registry housekeeping: compare versions, list models, clean up old versions, register runs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from app.model_loading.registry import client
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _quote(name: str) -> str:
+    return name.replace("'", "''")
+
+METRICS = ("rmse", "mae", "r2")
+_PROTECTED_STAGES = {"None", "Archived", ""}
+
+
+def _iso(millis: int | None) -> str | None:
+    if not millis:
+        return None
+    return datetime.fromtimestamp(millis / 1000, tz=UTC).isoformat()
+
+
+def _versions(settings: Settings, name: str) -> list[Any]:
+    found = client(settings).search_model_versions(f"name='{_quote(name)}'")
+    return sorted(found, key=lambda mv: int(mv.version), reverse=True)
+
+
+def _aliases(settings: Settings, name: str) -> dict[str, list[str]]:
+    by_version: dict[str, list[str]] = {}
+    model = client(settings).get_registered_model(name)
+    for alias, version in (model.aliases or {}).items():
+        by_version.setdefault(str(version), []).append(alias)
+    return by_version
+
+
+def compare(settings: Settings, name: str) -> list[dict[str, Any]]:
+    """One row per version, newest first, with its aliases, stage and metrics."""
+    mlflow_client = client(settings)
+    aliases = _aliases(settings, name)
+    rows: list[dict[str, Any]] = []
+    for mv in _versions(settings, name):
+        metrics: dict[str, float] = {}
+        if mv.run_id:
+            run_metrics = mlflow_client.get_run(mv.run_id).data.metrics
+            metrics = {key: run_metrics[key] for key in METRICS if key in run_metrics}
+        rows.append({
+            "version": str(mv.version),
+            "aliases": sorted(aliases.get(str(mv.version), [])),
+            "stage": mv.current_stage,
+            "metrics": metrics,
+            "created": _iso(mv.creation_timestamp),
+            "run_id": mv.run_id,
+        })
+    return rows
+
+
+def list_models(settings: Settings) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for model in client(settings).search_registered_models():
+        versions = _versions(settings, model.name)
+        rows.append({
+            "name": model.name,
+            "latest_version": str(versions[0].version) if versions else None,
+            "aliases": dict(model.aliases or {}),
+            "stages": {str(mv.version): mv.current_stage for mv in versions
+                       if mv.current_stage not in _PROTECTED_STAGES},
+        })
+    return rows
+
+
+def fallback_version(settings: Settings, name: str) -> str | None:
+    """The version the blob fallback pointer backs, or None if unknown/unreadable."""
+    if not settings.has_storage:
+        return None
+    from app.model_loading.blob_fallback import read_pointer
+
+    try:
+        return str(read_pointer(settings, name).version)
+    except Exception as exc:  # noqa: BLE001 - any failure just means "no pointer known"
+        log.info("no fallback pointer for %s: %s", name, exc)
+        return None
+
+
+def cleanup(settings: Settings, name: str, keep: int, apply: bool = False) -> dict[str, Any]:
+    """Delete all but the newest `keep` versions, sparing aliased/staged/fallback versions."""
+    if keep < 0:
+        raise ValueError("keep must be >= 0")
+    aliases = _aliases(settings, name)
+    fallback = fallback_version(settings, name)
+    kept: list[dict[str, str]] = []
+    deleted: list[str] = []
+    for index, mv in enumerate(_versions(settings, name)):
+        version = str(mv.version)
+        reason = None
+        if index < keep:
+            reason = "newest"
+        elif aliases.get(version):
+            reason = "alias " + ",".join(sorted(aliases[version]))
+        elif mv.current_stage not in _PROTECTED_STAGES:
+            reason = f"stage {mv.current_stage}"
+        elif version == fallback:
+            reason = "backs the blob fallback"
+        if reason:
+            kept.append({"version": version, "reason": reason})
+            continue
+        if apply:
+            client(settings).delete_model_version(name, version)
+        deleted.append(version)
+    return {"model_name": name, "applied": apply, "kept": kept,
+            ("deleted" if apply else "would_delete"): deleted}
+
+
+def register(settings: Settings, run_id: str, name: str) -> dict[str, Any]:
+    import mlflow
+
+    from app.model_loading.registry import configure_mlflow_client
+
+    configure_mlflow_client(settings)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mv = mlflow.register_model(f"runs:/{run_id}/model", name)
+    client(settings).set_model_version_tag(name, mv.version, "serving.skops_trusted_types", "[]")
+    return {"model_name": name, "version": str(mv.version), "run_id": run_id}
