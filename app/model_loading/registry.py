@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.input_schema import InputSchema
-from app.model_loading import artifacts
+from app.model_loading import artifacts, mlflow_rest
 from app.model_loading.types import LoadedModel, LoadError, UnreachableError, class_path
 from app.settings import Settings
 
@@ -95,6 +95,9 @@ class Resolved:
 
 def resolve(settings: Settings, ref: ModelRef) -> Resolved:
     """Turn a reference into one concrete version (or run artifact)."""
+    fast = mlflow_rest.try_resolve(settings, ref)  # http(s) alias/version without `import mlflow`
+    if fast is not None:
+        return fast
     mlflow_client = client(settings)
     if ref.kind == "run":
         return Resolved(settings.model_name, None, ref.name, ref.uri)
@@ -133,6 +136,9 @@ def latest_run_with_name(settings: Settings, run_name: str) -> str:
 
 
 def load_resolved(settings: Settings, resolved: Resolved) -> LoadedModel:
+    fast = mlflow_rest.try_load(settings, resolved)  # same model, same trust, no `import mlflow`
+    if fast is not None:
+        return fast
     import mlflow.artifacts
 
     mlflow_client = client(settings)

@@ -1,0 +1,269 @@
+"""One benchmark run: every path, on this machine, one after another (never concurrently)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from benchmarks import httpload, inproc, servers, stack, stats
+
+PATH = "/invocations"  # both servers speak MLflow's scoring protocol here
+BATCH_ROWS = 10_000
+CLIENTS = 32
+TOLERANCE = 1e-9
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    latency_requests: int
+    warmup_requests: int
+    batch_repeats: int
+    concurrent_seconds: float
+    cold_repeats: int
+    mlflow_cold_repeats: int
+    servers: bool = True
+
+
+MODES = {
+    "tiny": Mode("tiny", 30, 5, 2, 0.0, 1, 0, servers=False),
+    "quick": Mode("quick", 300, 50, 5, 5.0, 3, 1),
+    "full": Mode("full", 2000, 200, 20, 20.0, 5, 3),
+}
+
+
+def sample_rows(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` realistic rows: the diabetes data resampled with a little noise, 6 decimals."""
+    from app.lifecycle.training import load_data
+
+    base = load_data()[0].to_numpy()
+    rng = np.random.default_rng(seed)
+    rows = base[rng.integers(0, len(base), n)] + rng.normal(0, 0.002, (n, base.shape[1]))
+    return np.round(rows, 6)
+
+
+def split_body(rows: np.ndarray) -> bytes:
+    from app.lifecycle.training import FEATURES
+
+    return orjson.dumps({"dataframe_split": {"columns": FEATURES, "data": rows.tolist()}})
+
+
+def frame_of(rows: np.ndarray) -> Any:
+    import pandas as pd
+
+    from app.lifecycle.training import FEATURES
+
+    return pd.DataFrame(rows, columns=FEATURES)
+
+
+def predictions_of(body: bytes) -> np.ndarray:
+    return np.asarray(orjson.loads(body)["predictions"], dtype=float)
+
+
+class Run:
+    def __init__(self, mode: Mode, workdir: Path, log: Log = print) -> None:
+        self.mode = mode
+        self.workdir = workdir
+        self.log = log
+        self.results: dict[str, Any] = {key: {} for key in (
+            "cold_start_s", "cold_start_samples_s", "latency_1row_p50_ms", "latency_1row_p99_ms",
+            "latency_1row_mean_ms", "batch_10k_rows_per_s", "batch_10k_ms", "concurrent_32",
+            "rss_mb", "rss_tree_mb", "predictions_match")}
+        self.one = sample_rows(1, seed=1)
+        self.batch = sample_rows(BATCH_ROWS, seed=2)
+        self.one_body, self.batch_body = split_body(self.one), split_body(self.batch)
+        self.expected_one: np.ndarray | None = None
+        self.expected_batch: np.ndarray | None = None
+
+    # --- checks ------------------------------------------------------------------------
+    def check(self, path: str, one: np.ndarray, batch: np.ndarray | None) -> None:
+        assert self.expected_one is not None and self.expected_batch is not None
+        diffs = [float(np.max(np.abs(one - self.expected_one)))] if one.shape == \
+            self.expected_one.shape else [float("inf")]
+        if batch is not None:
+            same = batch.shape == self.expected_batch.shape
+            diffs.append(float(np.max(np.abs(batch - self.expected_batch))) if same else float("inf"))
+        worst = max(diffs)
+        self.results["predictions_match"][path] = {
+            "match": worst <= TOLERANCE, "max_abs_diff": worst, "batch_checked": batch is not None}
+        if worst > TOLERANCE:
+            self.log(f"!! {path}: predictions differ from raw_predict by {worst:g}")
+
+    # --- paths -------------------------------------------------------------------------
+    def raw_predict(self, model: Any) -> None:
+        m = self.mode
+        one_frame, batch_frame = frame_of(self.one), frame_of(self.batch)
+        self.expected_one = np.asarray(model.predict(one_frame), dtype=float)
+        self.expected_batch = np.asarray(model.predict(batch_frame), dtype=float)
+        inproc.time_calls(lambda: model.predict(one_frame), m.warmup_requests)
+        self._latency("raw_predict", inproc.time_calls(lambda: model.predict(one_frame),
+                                                       m.latency_requests))
+        self._batch("raw_predict", inproc.time_calls(lambda: model.predict(batch_frame),
+                                                     m.batch_repeats))
+        self.results["predictions_match"]["raw_predict"] = {"match": True, "max_abs_diff": 0.0,
+                                                            "batch_checked": True}
+
+    def project_shim(self, st: stack.Stack) -> None:
+        m = self.mode
+        shim = inproc.ShimInvoker(st.settings())
+        try:
+            status, body = shim.post(PATH, self.one_body)  # runs the lifespan: loads the model
+            if status != 200:
+                raise RuntimeError(f"project_shim answered {status}: {body[:300]!r}")
+            for _ in range(m.warmup_requests):
+                shim.post(PATH, self.one_body)
+            self._latency("project_shim", inproc.time_calls(lambda: shim.post(PATH, self.one_body),
+                                                            m.latency_requests))
+            batch_status, batch_body = shim.post(PATH, self.batch_body)
+            assert batch_status == 200, batch_body[:300]
+            self._batch("project_shim", inproc.time_calls(lambda: shim.post(PATH, self.batch_body),
+                                                          m.batch_repeats))
+            self.check("project_shim", predictions_of(body), predictions_of(batch_body))
+            source = shim.model.source if shim.model else None
+            self.results["meta"]["project_model_source"] = source
+        finally:
+            shim.close()
+
+    def http_server(self, key: str, server: servers.Server, rss_key: str) -> None:
+        m = self.mode
+        try:
+            samples = [server.launch(self.one_body)]
+            self.log(f"   {key}: first prediction {samples[0]:.2f}s after launch")
+            repeats = m.cold_repeats if rss_key == "project" else m.mlflow_cold_repeats
+            for _ in range(max(repeats - 1, 0)):
+                server.stop()
+                samples.append(server.launch(self.one_body))
+                self.log(f"   {key}: first prediction {samples[-1]:.2f}s after launch")
+            self.results["cold_start_samples_s"][rss_key] = [round(s, 3) for s in samples]
+            self.results["cold_start_s"][rss_key] = round(stats.median(samples), 3)
+            port = server.port
+            asyncio.run(httpload.timed_requests(port, self._raw(port, self.one_body),
+                                                m.warmup_requests))
+            times, last = asyncio.run(httpload.timed_requests(
+                port, self._raw(port, self.one_body), m.latency_requests))
+            self._latency(key, times)
+            raw_batch = self._raw(port, self.batch_body)
+            asyncio.run(httpload.timed_requests(port, raw_batch, 1))
+            batch_times, batch_last = asyncio.run(httpload.timed_requests(port, raw_batch,
+                                                                          m.batch_repeats))
+            self._batch(key, batch_times)
+            self.check(key, predictions_of(last.body), predictions_of(batch_last.body))
+            load = asyncio.run(httpload.concurrent_load(port, self._raw(port, self.one_body),
+                                                        CLIENTS, m.concurrent_seconds))
+            self.results["concurrent_32"][key] = {
+                "rps": round(load.rps, 1), "errors": load.errors, "ok": load.ok,
+                "duration_s": round(load.duration_s, 2), "error_samples": load.error_samples}
+            rss = server.rss_mb()
+            self.results["rss_mb"][rss_key] = rss["serving"]
+            self.results["rss_tree_mb"][rss_key] = rss["tree"]
+        finally:
+            server.stop()
+
+    # --- helpers -----------------------------------------------------------------------
+    @staticmethod
+    def _raw(port: int, body: bytes) -> bytes:
+        return httpload.request_bytes(port, PATH, body)
+
+    def _latency(self, key: str, seconds: list[float]) -> None:
+        summary = stats.latency_ms(seconds)
+        self.results["latency_1row_p50_ms"][key] = summary["p50"]
+        self.results["latency_1row_p99_ms"][key] = summary["p99"]
+        self.results["latency_1row_mean_ms"][key] = summary["mean"]
+
+    def _batch(self, key: str, seconds: list[float]) -> None:
+        typical = stats.median(seconds)
+        self.results["batch_10k_ms"][key] = round(typical * 1000, 3)
+        self.results["batch_10k_rows_per_s"][key] = round(BATCH_ROWS / typical, 1)
+
+    # --- the whole run -----------------------------------------------------------------
+    def execute(self) -> dict[str, Any]:
+        m = self.mode
+        self.results["meta"] = meta(m)
+        started = time.perf_counter()
+        self.log("== starting MLflow server and Azurite")
+        st = stack.start(self.workdir / "services")
+        try:
+            self.log("== training, registering and promoting the sample model")
+            stack.publish_model(st)
+            model_file = stack.download_model_file(st, self.workdir / "model")
+            self.results["meta"]["model"] = {"name": st.name, "version": st.version,
+                                             "uri": st.model_uri,
+                                             "skops_bytes": model_file.stat().st_size}
+            self.log("== raw_predict (skops file loaded independently)")
+            import skops.io
+
+            raw_model = skops.io.loads(model_file.read_bytes(), trusted=list(st.trusted_types) or None)
+            self.results["meta"]["model"]["class"] = type(raw_model).__name__
+            self.raw_predict(raw_model)
+            self.log("== project_shim (in process, azure.functions.HttpRequest)")
+            self.project_shim(st)
+            env = servers.clean_env(st.settings_env())
+            self.cold_starts(model_file, list(st.trusted_types), env)
+            if m.servers:
+                self.log("== project_http (python -m app serve, uvicorn, 1 worker)")
+                self.http_server("project_http", servers.project_server(
+                    st.settings_env(), self.workdir / "logs"), "project")
+                self.log("== mlflow_serve (mlflow models serve --env-manager local, 1 worker)")
+                self.http_server("mlflow_serve", servers.mlflow_server(
+                    st.model_uri, st.mlflow.url, self.workdir / "logs"), "mlflow_serve")
+        finally:
+            st.stop()
+        matches = self.results["predictions_match"]
+        self.results["all_predictions_match"] = all(v["match"] for v in matches.values())
+        self.results["targets"] = stats.evaluate_targets(self.results) if m.servers else []
+        self.results["meta"]["wall_seconds"] = round(time.perf_counter() - started, 1)
+        return self.results
+
+    def cold_starts(self, model_file: Path, trusted: list[str], env: dict[str, str]) -> None:
+        from app.lifecycle.training import FEATURES
+
+        row = dict(zip(FEATURES, self.one[0].tolist(), strict=True))
+        self.log("== floor cold start (fresh python: import, skops load, predict one row)")
+        floors = []
+        for _ in range(self.mode.cold_repeats):
+            seconds, value = inproc.floor_cold_start(model_file, trusted, row, env)
+            floors.append(seconds)
+            self.check("floor", np.asarray([value]), None)
+        self.results["cold_start_samples_s"]["floor"] = [round(s, 3) for s in floors]
+        self.results["cold_start_s"]["floor"] = round(stats.median(floors), 3)
+        self.log("== project_shim cold start (fresh python: import function_app, invoke)")
+        shims = []
+        for _ in range(self.mode.cold_repeats):
+            seconds, value = inproc.shim_cold_start(self.one_body, env)
+            shims.append(seconds)
+            self.check("project_shim_cold", np.asarray([value]), None)
+        self.results["cold_start_samples_s"]["project_shim"] = [round(s, 3) for s in shims]
+        self.results["cold_start_s"]["project_shim"] = round(stats.median(shims), 3)
+
+
+def meta(mode: Mode) -> dict[str, Any]:
+    try:
+        mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem_gb = None
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "mode": mode.name,
+            "machine": {"cpus": os.cpu_count(), "memory_gib": round(mem_gb, 1) if mem_gb else None,
+                        "platform": platform.platform(), "python": platform.python_version()},
+            "payload": f"POST {PATH} dataframe_split", "batch_rows": BATCH_ROWS,
+            "clients": CLIENTS, "concurrent_seconds": mode.concurrent_seconds,
+            "latency_requests": mode.latency_requests, "tolerance": TOLERANCE}
+
+
+def run(mode_name: str, workdir: Path | None = None, log: Log = print) -> dict[str, Any]:
+    mode = MODES[mode_name]
+    if workdir is not None:
+        return Run(mode, workdir, log).execute()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        return Run(mode, Path(tmp), log).execute()

@@ -1,0 +1,102 @@
+"""The services a run needs (real MLflow server + Azurite) and the sample model in them."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack.services import MLflowServer, azurite
+
+MODEL_NAME = "bench-diabetes"
+ALIAS = "champion"
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    mlflow: MLflowServer
+    storage: Any
+    version: str = ""
+    trusted_types: tuple[str, ...] = ()
+    name: str = MODEL_NAME
+    base_settings: Any = None  # use these Settings instead of ones built from the services
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.name}@{ALIAS}"
+
+    def settings_env(self) -> dict[str, str]:
+        """Environment of the project's serving process: the deployed defaults, local services."""
+        return {
+            "MLFLOW_TRACKING_URI": self.mlflow.url,
+            "MODEL_NAME": self.name,
+            "MODEL_ALIAS": ALIAS,
+            "MODEL_STORAGE_CONNECTION_STRING": self.storage.connection_string,
+            "MODEL_REFRESH_SECONDS": "0",
+            "FUNCTIONS_AUTH_LEVEL": "ANONYMOUS",
+        }
+
+    def settings(self) -> Any:
+        from app.settings import Settings
+
+        if self.base_settings is not None:
+            return self.base_settings
+        return Settings(mlflow_tracking_uri=self.mlflow.url, model_name=self.name,
+                        model_alias=ALIAS,
+                        storage_connection_string=self.storage.connection_string,
+                        model_refresh_seconds=0.0, experiment_name="benchmarks")
+
+    def stop(self) -> None:
+        for service in (self.mlflow, self.storage):
+            try:
+                service.stop()
+            except Exception as exc:  # noqa: BLE001 - best effort on the way out
+                print(f"warning: could not stop {type(service).__name__}: {exc}")
+
+
+def start(workdir: Path) -> Stack:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    mlflow = MLflowServer(workdir / "mlflow")
+    storage = azurite(workdir / "azurite")
+    mlflow.start()
+    try:
+        storage.start()
+    except Exception:
+        mlflow.stop()
+        raise
+    return Stack(workdir, mlflow, storage)
+
+
+def publish_model(stack: Stack) -> None:
+    """Train, register and promote the sample model (which also publishes the blob fallback)."""
+    from app.lifecycle import promotion
+    from app.lifecycle.training import train
+    from app.model_loading.registry import TRUSTED_TYPES_TAG, client
+
+    settings = stack.settings()
+    result = train(settings, alpha=1.0)
+    decision = promotion.promote(settings, result.model_name, result.version, alias=ALIAS)
+    if not decision.promoted:
+        raise RuntimeError(f"the sample model was not promoted: {decision.reason}")
+    stack.version = result.version
+    mv = client(settings).get_model_version(stack.name, result.version)
+    stack.trusted_types = tuple(json.loads(mv.tags.get(TRUSTED_TYPES_TAG) or "[]"))
+
+
+def download_model_file(stack: Stack, dest: Path) -> Path:
+    """The registered version's skops file on local disk (for the floor measurement)."""
+    import mlflow.artifacts
+    import yaml
+
+    from app.model_loading.registry import client
+
+    settings = stack.settings()
+    uri = client(settings).get_model_version_download_uri(stack.name, stack.version)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest),
+                                                     tracking_uri=settings.mlflow_tracking_uri))
+    flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
+    return local / flavor["pickled_model"]
