@@ -33,6 +33,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(stats.render_table(results))
     meta = results["meta"]
     print(f"\n{meta['date']} | {meta['machine']['cpus']} CPUs, {meta['machine']['memory_gib']} GiB"
-          f" | mode {meta['mode']} | {meta['wall_seconds']} s"
+          f" | load avg {meta['load_average_start'][0]} | mode {meta['mode']} | {meta['wall_seconds']} s"
           f" | predictions match raw_predict: {results['all_predictions_match']}")
     return 0 if results["all_predictions_match"] else 1

@@ -224,6 +224,7 @@ class Run:
         self.results["all_predictions_match"] = all(v["match"] for v in matches.values())
         self.results["targets"] = stats.evaluate_targets(self.results) if m.servers else []
         self.results["meta"]["wall_seconds"] = round(time.perf_counter() - started, 1)
+        self.results["meta"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
         return self.results
 
     def cold_starts(self, model_file: Path, trusted: list[str], env: dict[str, str]) -> None:
@@ -258,7 +259,9 @@ def meta(mode: Mode) -> dict[str, Any]:
                         "platform": platform.platform(), "python": platform.python_version()},
             "payload": f"POST {PATH} dataframe_split", "batch_rows": BATCH_ROWS,
             "clients": CLIENTS, "concurrent_seconds": mode.concurrent_seconds,
-            "latency_requests": mode.latency_requests, "tolerance": TOLERANCE}
+            "latency_requests": mode.latency_requests, "tolerance": TOLERANCE,
+            # other work on the machine skews every number: check it is near 0 before a run
+            "load_average_start": [round(v, 2) for v in os.getloadavg()]}
 
 
 def run(mode_name: str, workdir: Path | None = None, log: Log = print) -> dict[str, Any]:
