@@ -78,10 +78,13 @@ _DESCRIPTIONS = {
     401: "The admin key is missing",
     403: "The admin key is wrong, or the management API is disabled",
     404: "Not found",
+    409: "Refused: the quality gate failed, or there is nothing to roll back to",
     413: "Body or batch over the configured limit",
     415: "Unsupported content type",
     422: "The request does not match the declared parameters",
-    503: "No model is loaded (`model_unavailable`); `reason` says why",
+    502: "The MLflow registry answered with an error",
+    503: "No model is loaded (`model_unavailable`), or the registry did not answer "
+         "(`registry_unavailable`)",
 }
 
 

@@ -200,7 +200,7 @@ class ModelManager:
             if current is not None and resolved.version == current.version:
                 return False
             model = call_with_deadline(lambda: registry.load_resolved(self.settings, resolved),
-                                       max(self.settings.registry_timeout_seconds * 3, 10.0),
+                                       self.settings.model_download_timeout_seconds,
                                        "refresh-load")
         except DeadlineExceeded:
             self._refresh_failed("registry timed out", unreachable=True)

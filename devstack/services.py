@@ -154,7 +154,10 @@ class MLflowServer(_Process):
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"] = "true"  # deliver webhooks to localhost
+        # Deliver webhooks to plain-HTTP localhost receivers, and see new webhooks at once.
+        env["MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"] = "true"
+        env["MLFLOW_WEBHOOK_ALLOWED_SCHEMES"] = "http,https"
+        env.setdefault("MLFLOW_WEBHOOK_CACHE_TTL", "1")
         return env
 
     def ready(self, timeout: float) -> None:

@@ -1,4 +1,4 @@
-"""Lifecycle commands of `python -m app`: promote, rollback (more are added here)."""
+"""Lifecycle commands of `python -m app`: promote, rollback, compare, cleanup, register."""
 
 from __future__ import annotations
 
@@ -42,14 +42,26 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print(rows)
         return 0
-    print(f"{'version':>7}  {'aliases':<20} {'stage':<10} {'rmse':>9} {'mae':>9} {'r2':>7}  created")
+    print(format_table(rows))
+    return 0
+
+
+QUALITY_METRICS = ("rmse", "mae", "r2", "accuracy", "f1", "roc_auc")
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Versions as a fixed-width table: quality metrics present in any row, then created/run."""
+    metrics = [k for k in QUALITY_METRICS if any(k in row["metrics"] for row in rows)]
+    header = ["version", "aliases", "stage", *metrics, "created", "run_id"]
+    table = [header]
     for row in rows:
         m = row["metrics"]
-        cells = [f"{m[k]:.4g}" if k in m else "-" for k in ("rmse", "mae", "r2")]
-        print(f"{row['version']:>7}  {','.join(row['aliases']) or '-':<20} "
-              f"{row['stage'] or '-':<10} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7}  "
-              f"{row['created'] or '-'}")
-    return 0
+        table.append([row["version"], ",".join(row["aliases"]) or "-", row["stage"] or "-",
+                      *[f"{m[k]:.4g}" if k in m else "-" for k in metrics],
+                      (row["created"] or "-")[:19], row["run_id"] or "-"])
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True))
+                     for line in table)
 
 
 def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 def _quote(name: str) -> str:
     return name.replace("'", "''")
 
-METRICS = ("rmse", "mae", "r2")
+
 _PROTECTED_STAGES = {"None", "Archived", ""}
 
 
@@ -46,8 +46,7 @@ def compare(settings: Settings, name: str) -> list[dict[str, Any]]:
     for mv in _versions(settings, name):
         metrics: dict[str, float] = {}
         if mv.run_id:
-            run_metrics = mlflow_client.get_run(mv.run_id).data.metrics
-            metrics = {key: run_metrics[key] for key in METRICS if key in run_metrics}
+            metrics = dict(sorted(mlflow_client.get_run(mv.run_id).data.metrics.items()))
         rows.append({
             "version": str(mv.version),
             "aliases": sorted(aliases.get(str(mv.version), [])),
@@ -57,6 +56,25 @@ def compare(settings: Settings, name: str) -> list[dict[str, Any]]:
             "run_id": mv.run_id,
         })
     return rows
+
+
+def describe(settings: Settings, name: str) -> dict[str, Any]:
+    """A model with every version (as `compare` rows), its aliases and their history."""
+    from app.lifecycle.promotion import HISTORY_TAG_PREFIX, alias_history
+
+    model = client(settings).get_registered_model(name)
+    history_aliases = {key[len(HISTORY_TAG_PREFIX):] for key in (model.tags or {})
+                       if key.startswith(HISTORY_TAG_PREFIX)}
+    aliases = dict(model.aliases or {})
+    return {
+        "name": model.name,
+        "description": model.description or None,
+        "aliases": {alias: str(version) for alias, version in sorted(aliases.items())},
+        "alias_history": {alias: alias_history(settings, name, alias)
+                          for alias in sorted(history_aliases | set(aliases))},
+        "fallback_version": fallback_version(settings, name),
+        "versions": compare(settings, name),
+    }
 
 
 def list_models(settings: Settings) -> list[dict[str, Any]]:
