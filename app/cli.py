@@ -21,7 +21,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from app.lifecycle.training import train
 
     result = train(settings, alpha=args.alpha, model_type=args.model_type,
-                   model_name=args.model_name)
+                   model_name=args.model_name, task=args.task)
     output: dict[str, Any] = {"run_id": result.run_id, "model_name": result.model_name,
                               "version": result.version, "metrics": result.metrics}
     if args.alias:
@@ -60,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     train = sub.add_parser("train", help="train the sample model, log and register it")
-    train.add_argument("--alpha", type=float, default=1.0, help="Ridge regularisation strength")
-    train.add_argument("--model-type", choices=["ridge", "random_forest"], default="ridge")
+    train.add_argument("--task", choices=["regression", "classification"], default="regression",
+                       help="regression: diabetes data; classification: breast-cancer data")
+    train.add_argument("--alpha", type=float, default=1.0,
+                       help="regularisation strength (Ridge alpha; C=1/alpha for logistic)")
+    train.add_argument("--model-type", choices=["ridge", "logistic", "random_forest"],
+                       default=None, help="default: ridge (regression), logistic (classification)")
     train.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
     train.add_argument("--alias", default=None,
                        help="promote the new version to this alias (e.g. champion) if it passes the gate")

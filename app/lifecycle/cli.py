@@ -46,12 +46,12 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-QUALITY_METRICS = ("rmse", "mae", "r2", "accuracy", "f1", "roc_auc")
-
-
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Versions as a fixed-width table: quality metrics present in any row, then created/run."""
-    metrics = [k for k in QUALITY_METRICS if any(k in row["metrics"] for row in rows)]
+    from app.lifecycle.training import QUALITY_METRICS
+
+    known = [key for keys in QUALITY_METRICS.values() for key in keys]
+    metrics = [k for k in known if any(k in row["metrics"] for row in rows)]
     header = ["version", "aliases", "stage", *metrics, "created", "run_id"]
     table = [header]
     for row in rows:

@@ -1,4 +1,10 @@
-"""Train the sample model: a scikit-learn Pipeline on the diabetes data bundled with sklearn."""
+"""Train a sample model: a scikit-learn Pipeline on data bundled with scikit-learn.
+
+``regression`` (default) fits the diabetes data and logs RMSE/MAE/R²; ``classification``
+fits the breast-cancer data and logs accuracy/F1/ROC-AUC. Either way the preprocessing is
+inside the logged Pipeline, and the feature list, data hash and per-feature statistics
+(the drift baseline) are logged with the model, so a registry version is complete alone.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +22,11 @@ from app.model_loading.registry import TRUSTED_TYPES_TAG, configure_mlflow_clien
 from app.settings import Settings
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+Task = Literal["regression", "classification"]
+MODEL_TYPES: dict[str, tuple[str, ...]] = {"regression": ("ridge", "random_forest"),
+                                           "classification": ("logistic", "random_forest")}
+QUALITY_METRICS: dict[str, tuple[str, ...]] = {"regression": ("rmse", "mae", "r2"),
+                                               "classification": ("accuracy", "f1", "roc_auc")}
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,13 @@ class TrainResult:
     model_uri: str
 
 
-def load_data() -> tuple[pd.DataFrame, pd.Series]:
+def load_data(task: Task = "regression") -> tuple[pd.DataFrame, pd.Series]:
+    if task == "classification":
+        from sklearn.datasets import load_breast_cancer
+
+        data = load_breast_cancer(as_frame=True)
+        frame = data.data.rename(columns=lambda c: c.replace(" ", "_")).astype("float64")
+        return frame, data.target.astype("int64")
     from sklearn.datasets import load_diabetes
 
     data = load_diabetes(as_frame=True)
@@ -57,28 +74,48 @@ def feature_stats(frame: pd.DataFrame, bins: int = 10) -> dict[str, Any]:
     return stats
 
 
-def build_pipeline(alpha: float, model_type: str = "ridge") -> Any:
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.linear_model import Ridge
+def build_pipeline(alpha: float, model_type: str = "ridge", task: Task = "regression") -> Any:
+    """Scaling + estimator; ``alpha`` is the regularisation strength (C = 1/alpha for logistic)."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if model_type == "ridge":
-        estimator: Any = Ridge(alpha=alpha)
-    elif model_type == "random_forest":
-        estimator = RandomForestRegressor(n_estimators=50, max_depth=6, random_state=0)
-    else:
-        raise ValueError(f"unknown model type {model_type!r}: use ridge or random_forest")
-    return Pipeline([("scale", StandardScaler()), ("model", estimator)])
+    estimators: dict[tuple[str, str], Any] = {
+        ("regression", "ridge"): lambda: Ridge(alpha=alpha),
+        ("regression", "random_forest"):
+            lambda: RandomForestRegressor(n_estimators=50, max_depth=6, random_state=0),
+        ("classification", "logistic"): lambda: LogisticRegression(C=1.0 / alpha, max_iter=2000),
+        ("classification", "random_forest"):
+            lambda: RandomForestClassifier(n_estimators=100, max_depth=6, random_state=0),
+    }
+    if (task, model_type) not in estimators:
+        raise ValueError(f"unknown model type {model_type!r} for {task}: use "
+                         + " or ".join(MODEL_TYPES.get(task, ())))
+    return Pipeline([("scale", StandardScaler()), ("model", estimators[task, model_type]())])
 
 
-def train(settings: Settings, *, alpha: float = 1.0, model_type: str = "ridge",
-          model_name: str | None = None, test_size: float = 0.2, seed: int = 42) -> TrainResult:
+def evaluate(task: Task, pipeline: Any, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str, float]:
+    from sklearn import metrics as m
+
+    predicted = pipeline.predict(x_test)
+    if task == "classification":
+        scores = pipeline.predict_proba(x_test)[:, 1]
+        return {"accuracy": float(m.accuracy_score(y_test, predicted)),
+                "f1": float(m.f1_score(y_test, predicted)),
+                "roc_auc": float(m.roc_auc_score(y_test, scores))}
+    return {"rmse": float(np.sqrt(m.mean_squared_error(y_test, predicted))),
+            "mae": float(m.mean_absolute_error(y_test, predicted)),
+            "r2": float(m.r2_score(y_test, predicted))}
+
+
+def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = None,
+          model_name: str | None = None, task: Task = "regression", test_size: float = 0.2,
+          seed: int = 42) -> TrainResult:
     """Fit, evaluate, log everything to MLflow and register a new version."""
     import mlflow
     import skops.io
     from mlflow.models import infer_signature
-    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
     from sklearn.model_selection import train_test_split
 
     configure_mlflow_client(settings)
@@ -88,28 +125,25 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str = "ridge",
     name = model_name or settings.model_name
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment(settings.experiment_name)
-    features, target = load_data()
+    model_type = model_type or MODEL_TYPES[task][0]
+    features, target = load_data(task)
+    feature_names = list(features.columns)
     x_train, x_test, y_train, y_test = train_test_split(
-        features, target, test_size=test_size, random_state=seed)
-    pipeline = build_pipeline(alpha, model_type)
+        features, target, test_size=test_size, random_state=seed,
+        stratify=target if task == "classification" else None)
+    pipeline = build_pipeline(alpha, model_type, task)
     started = time.perf_counter()
     pipeline.fit(x_train, y_train)
     duration = time.perf_counter() - started
-    predicted = pipeline.predict(x_test)
-    metrics = {
-        "rmse": float(np.sqrt(mean_squared_error(y_test, predicted))),
-        "mae": float(mean_absolute_error(y_test, predicted)),
-        "r2": float(r2_score(y_test, predicted)),
-        "training_rows": float(len(x_train)),
-        "training_seconds": float(duration),
-    }
+    metrics = {**evaluate(task, pipeline, x_test, y_test),
+               "training_rows": float(len(x_train)), "training_seconds": float(duration)}
     untrusted = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
     with mlflow.start_run(run_name=f"{name}-{model_type}") as run:
-        mlflow.log_params({"model_type": model_type, "alpha": alpha, "test_size": test_size,
-                           "seed": seed})
+        mlflow.log_params({"task": task, "model_type": model_type, "alpha": alpha,
+                           "test_size": test_size, "seed": seed})
         mlflow.log_metrics(metrics)
         mlflow.set_tags({"training_data_hash": data_hash(features, target),
-                         "features": json.dumps(FEATURES)})
+                         "task": task, "features": json.dumps(feature_names)})
         mlflow.log_dict(feature_stats(x_train), "training_stats.json")
         info = mlflow.sklearn.log_model(
             pipeline, name="model",
@@ -118,13 +152,14 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str = "ridge",
             serialization_format="skops",
             skops_trusted_types=untrusted or None,
             registered_model_name=name,
-            metadata={"features": FEATURES, "training_data_hash": data_hash(features, target)},
+            metadata={"task": task, "features": feature_names,
+                      "training_data_hash": data_hash(features, target)},
         )
         run_id = run.info.run_id
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
     client.set_model_version_tag(name, version, TRUSTED_TYPES_TAG, json.dumps(untrusted))
-    for key in ("rmse", "mae", "r2"):
+    for key in QUALITY_METRICS[task]:
         client.set_model_version_tag(name, version, f"metric.{key}", f"{metrics[key]:.6g}")
     return TrainResult(run_id=run_id, model_name=name, version=version, metrics=metrics,
                        model_uri=f"models:/{name}/{version}")
