@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         model_manager.start()
         await model_manager.wait_initial(settings.startup_wait_seconds)
         yield
+        prediction_logger = getattr(app.state, "prediction_logger", None)
+        if prediction_logger is not None:  # best effort; loss is bounded by the flush interval
+            prediction_logger.close()
 
     app = FastAPI(
         title="MLflow model serving on Azure Functions",

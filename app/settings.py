@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=60.0, gt=0, validation_alias="MODEL_RETRY_MAX_SECONDS")
 
     # --- observability -----------------------------------------------------------------
+    instance_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("WEBSITE_INSTANCE_ID", "CONTAINER_NAME"),
+        description="Set by the Functions host; names this instance's prediction log blobs.",
+    )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     appinsights_connection_string: SecretStr | None = _deployed(
         default=None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING"

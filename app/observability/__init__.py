@@ -1,6 +1,8 @@
-"""Logs, metrics and traces."""
+"""Logs, metrics, traces and prediction logging."""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
@@ -8,6 +10,8 @@ from starlette.responses import Response
 
 from app.observability.metrics import MetricsMiddleware, ServingMetrics
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -17,6 +21,17 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.metrics = metrics
     app.state.prediction_observers.append(metrics.observe_prediction)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.state.prediction_logger = None
+    if settings.prediction_log_enabled:
+        if settings.has_storage:
+            from app.observability.prediction_log import PredictionLogger
+
+            logger = PredictionLogger(settings, count=metrics.count_logged)
+            app.state.prediction_logger = logger
+            app.state.prediction_observers.append(logger)
+        else:
+            log.warning("PREDICTION_LOG_ENABLED is set but no blob storage is configured: "
+                        "predictions are not logged")
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
              response_class=Response,

@@ -31,7 +31,12 @@ class ServingMetrics:
                                  registry=self.registry)
         self.predictions = Counter("predictions", "Rows scored, by model version and source",
                                    ["model", "version", "source"], registry=self.registry)
+        self.logged = Counter("prediction_log_records", "Prediction log records by outcome",
+                              ["outcome"], registry=self.registry)
         self.registry.register(ManagerCollector(manager))
+
+    def count_logged(self, outcome: str, records: int) -> None:
+        self.logged.labels(outcome).inc(records)
 
     def observe_prediction(self, _request: Any, result: Any) -> None:
         model = result.model
