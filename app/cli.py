@@ -55,6 +55,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_drift_report(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.observability import drift, drift_html
+
+    start, end = drift.parse_window(args.since, args.start, args.end)
+    report = drift.build_report(settings, start=start, end=end, model_name=args.model_name,
+                                version=args.version)
+    if args.json:
+        _print(report.as_dict())
+    else:
+        print(drift.format_table(report))
+    if args.out:
+        Path(args.out).write_text(drift_html.render(report), encoding="utf-8")
+        print(f"report written to {args.out}", file=sys.stderr)
+    return 4 if args.fail_on_drift and report.drifted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -89,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(handler=cmd_serve)
+
+    drift = sub.add_parser("drift-report",
+                           help="compare logged prediction inputs with the training data")
+    drift.add_argument("--since", default=None, help="window ending now: e.g. 90m, 24h, 7d")
+    drift.add_argument("--start", help="window start, ISO 8601 (UTC if no offset)")
+    drift.add_argument("--end", help="window end, ISO 8601 (default: now)")
+    drift.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
+    drift.add_argument("--version", help="model version (default: the most logged one)")
+    drift.add_argument("--out", default="drift-report.html", help="HTML report path ('' for none)")
+    drift.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    drift.add_argument("--fail-on-drift", action="store_true", help="exit 4 when a feature drifted")
+    drift.set_defaults(handler=cmd_drift_report)
 
     from app.lifecycle import cli as lifecycle_cli
 
