@@ -21,6 +21,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.metrics = metrics
     app.state.prediction_observers.append(metrics.observe_prediction)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    from app.observability import telemetry
+
+    app.state.telemetry = telemetry.install(app, settings, app.state.model_manager)
     app.state.prediction_logger = None
     if settings.prediction_log_enabled:
         if settings.has_storage:
