@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,18 @@ class Column:
 class InputSchema:
     columns: tuple[Column, ...]
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @cached_property
+    def sorted_names(self) -> list[str]:
+        return sorted(c.name for c in self.columns)
+
+    @cached_property
+    def all_double(self) -> bool:
+        """Every column is a required double: the numeric fast path applies."""
+        return bool(self.columns) and all(c.type == "double" and c.required for c in self.columns)
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [{"name": c.name, "type": c.type, "required": c.required} for c in self.columns]
