@@ -134,12 +134,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        codes = {400: "invalid_json", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed"}
         code = codes.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return JSONResponse(
-            {"error": code, "message": detail}, status_code=exc.status_code, headers=exc.headers
-        )
+        body: dict[str, Any] = {"error": code, "message": detail}
+        if exc.status_code == 400:  # FastAPI could not parse a JSON body
+            body |= {"message": "The body is not valid JSON.", "field": "body"}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

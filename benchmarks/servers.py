@@ -21,6 +21,10 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.setdefault("GIT_PYTHON_REFRESH", "quiet")
     env["PYTHONUNBUFFERED"] = "1"
+    # `mlflow models serve` execs `uvicorn` by name: find it next to this interpreter even
+    # when the virtual env is not activated (scripts/dev.sh bench, CI).
+    bin_dir = os.path.dirname(sys.executable)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env.update(extra)
     return env
 

@@ -166,7 +166,7 @@ async def compare(
 
 
 @router.post("/models/{name}/promote", summary="Promote a version through a quality gate",
-             responses={**_ERRORS, **error_responses(409, 422)})
+             responses={**_ERRORS, **error_responses(400, 409, 422)})
 async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JSONResponse:
     settings = _settings(request)
     decision = await _call(
@@ -181,7 +181,7 @@ async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JS
 
 
 @router.post("/models/{name}/rollback", summary="Point the alias back at its previous holder",
-             responses={**_ERRORS, **error_responses(409, 422)})
+             responses={**_ERRORS, **error_responses(400, 409, 422)})
 async def rollback(request: Request, name: ModelName,
                    body: Annotated[RollbackRequest | None, Body()] = None) -> JSONResponse:
     body = body or RollbackRequest()

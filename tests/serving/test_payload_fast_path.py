@@ -9,6 +9,7 @@ import orjson
 import pandas as pd
 import pytest
 
+from app import numeric_split
 from app.errors import ApiError
 from app.input_schema import InputSchema
 from app.lifecycle.training import FEATURES
@@ -16,6 +17,14 @@ from app.payload import from_document, parse_body
 from tests.support.models import rows, split
 
 SCHEMA = InputSchema.from_dict([{"name": f, "type": "double"} for f in FEATURES])
+
+
+@pytest.fixture(autouse=True, params=["simdjson", "orjson+numpy"])
+def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every test through both fast paths (simdjson off for the second)."""
+    if request.param == "orjson+numpy":
+        monkeypatch.setattr(numeric_split, "simdjson", None)
+    return str(request.param)
 
 
 def _both(document: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -34,6 +43,15 @@ def test_fast_frame_equals_general_frame(reverse: bool) -> None:
     fast, general = _both(document)
     pd.testing.assert_frame_equal(fast, general)
     assert list(fast.columns) == FEATURES and fast.dtypes.unique().tolist() == [np.float64]
+
+
+def test_the_fast_path_is_taken(fast_path: str) -> None:
+    document = {"dataframe_split": split(rows(5)), "params": {"k": 1}}
+    if fast_path == "simdjson":
+        result = numeric_split.from_bytes(orjson.dumps(document), SCHEMA, 1000)
+    else:
+        result = numeric_split.from_document(document, SCHEMA, 1000)
+    assert result is not None and result[1] == {"k": 1} and result[0].shape == (5, 10)
 
 
 def test_integers_in_double_columns_are_accepted_like_the_general_path() -> None:
