@@ -1,0 +1,1 @@
+"""Packaging of the function app for deployment (never shipped itself)."""

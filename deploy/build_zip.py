@@ -1,0 +1,212 @@
+"""Build the ready-to-run deployment zip of the function app.
+
+The zip holds the app code (``function_app.py``, ``host.json``, ``requirements.txt`` and the
+``app/`` package) plus every runtime dependency, installed as Linux x86_64 / CPython 3.11
+wheels into ``.python_packages/lib/site-packages`` -- the folder the Functions Python worker
+puts on ``sys.path``. Nothing is compiled here, so the build works on any OS: pip only picks
+prebuilt ``manylinux`` wheels (``--only-binary=:all:``).
+
+This package is for deployments **without remote build**. A zip deploy to a Flex
+Consumption app runs a remote build (Oryx ``pip install``) unless the client says
+otherwise, and ``az functionapp deployment source config-zip`` forces remote build for
+Python apps on Flex whatever ``--build-remote`` says. So deploy this zip with the
+OneDeploy endpoint and remote build off, e.g.::
+
+    POST https://<scm-host>/api/publish?RemoteBuild=false   (Content-Type: application/zip,
+                                                            Entra ID bearer token)
+
+which is what ``.github/workflows/ci-cd.yml`` does. On Premium/Dedicated plans use
+``az functionapp deployment source config-zip -g RG -n APP --src dist/function-app.zip
+--build-remote false``. ``func azure functionapp publish`` zips the project folder itself
+instead; it honours ``.funcignore``, and so does this builder, so both ship the same code.
+
+The archive is deterministic for a given set of inputs: sorted entries, fixed timestamps
+and permissions, no ``.pyc`` files and no pip ``bin/`` scripts (their shebangs name the
+build machine's interpreter).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE_PACKAGES = ".python_packages/lib/site-packages"
+
+#: Top-level files and packages that make up the deployed code (an allow-list).
+CODE_FILES: tuple[str, ...] = ("function_app.py", "host.json")
+CODE_PACKAGES: tuple[str, ...] = ("app",)
+
+#: Never shipped, whatever .funcignore says.
+ALWAYS_EXCLUDED: tuple[str, ...] = ("__pycache__/", "*.pyc", "*.pyo")
+
+#: Top-level names that must never appear in the zip (a safety net for the allow-list).
+FORBIDDEN_TOP_LEVEL: frozenset[str] = frozenset({
+    "tests", "benchmarks", "devstack", "deploy", "infra", "scripts", "node_modules",
+    ".venv", ".git", ".github", ".tools", ".local", "examples",
+})
+
+PLATFORMS: tuple[str, ...] = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+PYTHON_VERSION = "3.11"
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest date a zip entry can carry: reproducible builds
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    size_bytes: int
+    file_count: int
+    package_sizes: dict[str, int]  # top-level site-packages entry -> uncompressed bytes
+
+
+def read_funcignore(path: Path) -> list[str]:
+    """Patterns of a ``.funcignore`` file (gitignore-like; comments and blanks dropped)."""
+    if not path.is_file():
+        return []
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def is_ignored(rel_path: str, patterns: Iterable[str]) -> bool:
+    """Whether a POSIX relative path matches any pattern.
+
+    A subset of gitignore semantics, enough for ``.funcignore``: ``dir/`` matches a directory
+    anywhere in the path; a pattern with a ``/`` inside is anchored at the root; any other
+    pattern matches a single path component (``*.pyc``, ``local.settings*.json``).
+    """
+    parts = PurePosixPath(rel_path).parts
+    for raw in patterns:
+        pattern = raw.lstrip("/") if raw.startswith("/") else raw
+        if pattern.startswith("!"):  # negation is not supported; better to ship too little
+            continue
+        if pattern.endswith("/"):
+            name = pattern.rstrip("/")
+            if "/" in name:
+                if rel_path.startswith(name + "/"):
+                    return True
+            elif any(fnmatch.fnmatchcase(part, name) for part in parts[:-1]):
+                return True
+        elif "/" in pattern:
+            if fnmatch.fnmatchcase(rel_path, pattern) or rel_path.startswith(pattern + "/"):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def iter_code_files(root: Path, patterns: list[str]) -> Iterator[tuple[Path, str]]:
+    """(source, archive name) for every code file that ships, minus ignored ones."""
+    candidates: list[Path] = [root / name for name in CODE_FILES]
+    for package in CODE_PACKAGES:
+        candidates.extend(p for p in (root / package).rglob("*") if p.is_file())
+    all_patterns = [*ALWAYS_EXCLUDED, *patterns]
+    for source in candidates:
+        name = source.relative_to(root).as_posix()
+        if not source.is_file():
+            raise FileNotFoundError(f"required file missing: {name}")
+        if not is_ignored(name, all_patterns):
+            yield source, name
+
+
+def install_dependencies(requirements: Path, target: Path) -> None:
+    """pip-install Linux x86_64 CPython 3.11 wheels of ``requirements`` into ``target``.
+
+    Uses the running interpreter's pip and its cache, so a re-run downloads nothing.
+    ``--only-binary=:all:`` is mandatory with ``--platform``: pip cannot build an sdist for
+    another platform. ``--no-compile`` keeps ``.pyc`` files (host-specific) out.
+    """
+    cmd = [
+        sys.executable, "-m", "pip", "install",
+        "--quiet", "--disable-pip-version-check", "--no-input", "--no-compile",
+        "--target", str(target),
+        *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
+        "--implementation", "cp",
+        "--python-version", PYTHON_VERSION,
+        "--only-binary=:all:",
+        "-r", str(requirements),
+    ]
+    subprocess.run(cmd, check=True)
+
+
+def _entry(name: str, executable: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = ((0o755 if executable else 0o644) | 0o100000) << 16  # regular file
+    return info
+
+
+def _site_package_files(site: Path) -> list[tuple[Path, str]]:
+    files: list[tuple[Path, str]] = []
+    for source in site.rglob("*"):
+        rel = source.relative_to(site).as_posix()
+        if not source.is_file() or rel.startswith("bin/") or is_ignored(rel, ALWAYS_EXCLUDED):
+            continue
+        files.append((source, f"{SITE_PACKAGES}/{rel}"))
+    return files
+
+
+def _check_forbidden(names: Iterable[str]) -> None:
+    bad = sorted({n for n in names if n.split("/", 1)[0] in FORBIDDEN_TOP_LEVEL
+                  or PurePosixPath(n).name.startswith("local.settings")})
+    if bad:
+        raise RuntimeError(f"refusing to package development files: {bad[:5]}")
+
+
+def build_zip(
+    out: Path,
+    *,
+    root: Path = ROOT,
+    requirements: Path | None = None,
+    with_deps: bool = True,
+) -> BuildResult:
+    """Write the deployment zip to ``out`` and describe what went in."""
+    requirements = requirements or root / "requirements.txt"
+    patterns = read_funcignore(root / ".funcignore")
+    files = list(iter_code_files(root, patterns))
+    files.append((requirements, "requirements.txt"))
+    package_sizes: dict[str, int] = {}
+
+    with tempfile.TemporaryDirectory(prefix="function-zip-") as tmp:
+        if with_deps:
+            site = Path(tmp) / SITE_PACKAGES
+            install_dependencies(requirements, site)
+            for source, name in _site_package_files(site):
+                files.append((source, name))
+                top = name[len(SITE_PACKAGES) + 1:].split("/", 1)[0]
+                package_sizes[top] = package_sizes.get(top, 0) + source.stat().st_size
+
+        files.sort(key=lambda item: item[1])
+        _check_forbidden(name for _, name in files)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(out.name + ".partial")
+        with zipfile.ZipFile(partial, "w", compresslevel=6) as archive:
+            for source, name in files:
+                executable = os.access(source, os.X_OK)
+                with source.open("rb") as src, archive.open(_entry(name, executable), "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        partial.replace(out)
+
+    return BuildResult(out, out.stat().st_size, len(files), package_sizes)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def summary(result: BuildResult, top: int = 10) -> str:
+    lines = [f"wrote {result.path} ({_mib(result.size_bytes)}, {result.file_count} files)"]
+    if result.package_sizes and top > 0:
+        total = sum(result.package_sizes.values())
+        lines.append(f"site-packages: {_mib(total)} uncompressed; largest entries:")
+        ranked = sorted(result.package_sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        lines.extend(f"  {_mib(size):>10}  {name}" for name, size in ranked)
+    return "\n".join(lines)
