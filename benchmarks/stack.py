@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.services import MLflowServer, azurite
+from devstack.services import MLflowServer, start_services
 
 MODEL_NAME = "bench-diabetes"
 ALIAS = "champion"
@@ -60,14 +60,7 @@ class Stack:
 def start(workdir: Path) -> Stack:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    mlflow = MLflowServer(workdir / "mlflow")
-    storage = azurite(workdir / "azurite")
-    mlflow.start()
-    try:
-        storage.start()
-    except Exception:
-        mlflow.stop()
-        raise
+    mlflow, storage = start_services(workdir)
     return Stack(workdir, mlflow, storage)
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,16 @@ def azurite(workdir: Path) -> AzuriteProcess | AzuriteContainer:
         except ImportError:
             pass
     return AzuriteProcess(workdir)
+
+
+def start_services(workdir: Path, storage: Callable[[Path], Any] = azurite) -> tuple[MLflowServer, Any]:
+    """Start an MLflow server and Azurite under ``workdir``; on failure nothing is left running."""
+    mlflow_server = MLflowServer(workdir / "mlflow")
+    blob = storage(workdir / "azurite")
+    mlflow_server.start()
+    try:
+        blob.start()
+    except BaseException:
+        mlflow_server.stop()
+        raise
+    return mlflow_server, blob

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import Settings
-from devstack.services import AzuriteProcess, MLflowServer
+from devstack.services import AzuriteProcess, MLflowServer, start_services
 
 
 @dataclass
@@ -69,14 +69,8 @@ def start_stack(workdir: Path, model_name: str) -> Stack:
 
     previous = mlflow.get_tracking_uri()
 
-    mlflow_server = MLflowServer(workdir / "mlflow")
-    azurite = AzuriteProcess(workdir / "azurite")
-    mlflow_server.start()
-    try:
-        azurite.start()
-    except Exception:
-        mlflow_server.stop()
-        raise
+    # A process (not a container): the fault tests pause and resume it.
+    mlflow_server, azurite = start_services(workdir, storage=AzuriteProcess)
     stack = Stack(mlflow_server, azurite, model_name, "", "", previous)
     try:
         settings = stack.settings(registry_timeout_seconds=8.0)
