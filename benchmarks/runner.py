@@ -133,8 +133,33 @@ class Run:
             self.check("project_shim", predictions_of(body), predictions_of(batch_body))
             source = shim.model.source if shim.model else None
             self.results["meta"]["project_model_source"] = source
+            self.prediction_logging(st, shim)
         finally:
             shim.close()
+
+    def prediction_logging(self, st: stack.Stack, plain: inproc.ShimInvoker) -> None:
+        """1-row latency with prediction logging on (to Azurite) against off, interleaved."""
+        settings = st.settings().model_copy(update={
+            "prediction_log_enabled": True, "prediction_log_flush_seconds": 1.0,
+            "prediction_log_container": "benchmark-prediction-logs"})
+        logging_shim = inproc.ShimInvoker(settings)
+        try:
+            status, body = logging_shim.post(PATH, self.one_body)
+            if status != 200:
+                raise RuntimeError(f"project_shim with logging answered {status}: {body[:300]!r}")
+            off: list[float] = []
+            on: list[float] = []
+            rounds = max(self.mode.latency_requests // 50, 1)
+            for _ in range(rounds):  # alternate blocks so drift in machine load hits both
+                off += inproc.time_calls(lambda: plain.post(PATH, self.one_body), 50)
+                on += inproc.time_calls(lambda: logging_shim.post(PATH, self.one_body), 50)
+            off_p50, on_p50 = stats.latency_ms(off)["p50"], stats.latency_ms(on)["p50"]
+            self.results["prediction_logging"] = {
+                "p50_off_ms": off_p50, "p50_on_ms": on_p50,
+                "ratio": round(on_p50 / off_p50, 3) if off_p50 else None}
+            self.log(f"   prediction logging: p50 {off_p50:.3f} ms off, {on_p50:.3f} ms on")
+        finally:
+            logging_shim.close()
 
     def http_server(self, key: str, server: servers.Server, rss_key: str) -> None:
         m = self.mode

@@ -113,6 +113,11 @@ def render_table(results: Mapping[str, Any]) -> str:
     for label, key, _, fmt in _ROWS:
         block = results.get(key) or {}
         lines.append(f"| {label} | " + " | ".join(_cell(block.get(c), fmt) for c in used) + " |")
+    logging = results.get("prediction_logging") or {}
+    if logging.get("ratio") is not None:
+        lines += ["", f"Prediction logging on/off, 1-row p50 through the shim: "
+                      f"{logging['p50_on_ms']:.3f} / {logging['p50_off_ms']:.3f} ms = "
+                      f"{logging['ratio']:.3f}"]
     lines += ["", "| target | ratio | bound | holds |", "|---|---|---|---|"]
     for row in evaluate_targets(results):
         ratio_text = "-" if row["ratio"] is None else f"{row['ratio']:.3f}"

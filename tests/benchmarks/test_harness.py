@@ -58,3 +58,5 @@ def test_tiny_run_project_paths_equal_raw_predict(champion: dict[str, Any], tmp_
     assert run.results["meta"]["project_model_source"] == "registry"
     assert run.results["latency_1row_p50_ms"]["project_shim"] > 0
     assert run.results["batch_10k_rows_per_s"]["raw_predict"] > 0
+    logging = run.results["prediction_logging"]
+    assert logging["p50_on_ms"] > 0 and logging["p50_off_ms"] > 0 and logging["ratio"] > 0
