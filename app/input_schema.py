@@ -111,6 +111,11 @@ def _convert(col: Column, values: Sequence[Any]) -> Any:
         raise InvalidInput(f"Column {col.name!r} must hold {col.type} values.", field=col.name) from None
     if array.ndim != 1:
         raise InvalidInput(f"Column {col.name!r} must hold one {col.type} per row.", field=col.name)
+    if array.dtype.kind in "fiu" and col.type != "boolean" and bool in set(map(type, values)):
+        # numpy turns [True, 0.5] into [1.0, 0.5]: a boolean is not a number here.
+        row = next(i for i, v in enumerate(values) if type(v) is bool)
+        raise InvalidInput(f"Column {col.name!r} row {row}: expected {col.type}, got boolean.",
+                           field=col.name, row=row)
     if array.dtype.kind not in kinds:
         row = _first_bad_row(values, kinds, col.required)
         if row is None:  # only missing values in an optional column

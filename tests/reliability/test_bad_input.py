@@ -61,6 +61,11 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
      JSON, 400, "age"),
     ("bool column", json.dumps({"instances": [{**ROW, "age": True}]}).encode(), JSON, 400,
      "age"),
+    ("bool among numbers", json.dumps({"instances": [ROW, {**ROW, "bmi": False}]}).encode(),
+     JSON, 400, "bmi"),
+    ("bool in a split batch", json.dumps({"dataframe_split": {
+        "columns": list(ROW), "data": [list(ROW.values()), [True, *list(ROW.values())[1:]]]}})
+     .encode(), JSON, 400, "age"),
     ("NaN literal", json.dumps({"instances": [{**ROW, "age": float("nan")}]}).encode(), JSON,
      400, "body"),
     ("Infinity literal", json.dumps({"instances": [{**ROW, "age": float("inf")}]}).encode(),
