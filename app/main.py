@@ -55,9 +55,10 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.include_router(hooks.router)
     observability.install(app, settings)
 
+    # Added last = outermost: CORS wraps the body limit, so a 413 still carries CORS headers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_allow_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins,
                            allow_methods=["GET", "POST"], allow_headers=["*"])
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

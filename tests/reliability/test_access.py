@@ -82,6 +82,12 @@ def test_cors_allows_only_configured_origins(champion: dict[str, Any], settings_
     assert simple.headers["access-control-allow-origin"] == "https://app.example"
     other = _preflight(shim, "https://evil.example")
     assert "access-control-allow-origin" not in other.headers
+    # Errors a browser must be able to read carry the header too, even the body-limit 413.
+    too_big = shim.post("/predict", body=b"x" * (shim.manager.settings.max_body_bytes + 1),
+                        headers={"origin": "https://app.example",
+                                 "content-type": "application/json"})
+    assert too_big.status_code == 413
+    assert too_big.headers["access-control-allow-origin"] == "https://app.example"
 
 
 def test_cors_origins_parse_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
