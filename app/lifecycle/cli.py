@@ -79,6 +79,13 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_register_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from app.lifecycle import operations
+
+    _print(operations.register_webhook(settings, args.url, args.name))
+    return 0
+
+
 def register(sub: Any) -> None:
     promote = sub.add_parser("promote", help="point an alias (or stage) at a version, behind a gate")
     promote.add_argument("--model-name")
@@ -103,6 +110,13 @@ def register(sub: Any) -> None:
     compare.add_argument("--model-name")
     compare.add_argument("--json", action="store_true")
     compare.set_defaults(handler=cmd_compare)
+
+    webhook = sub.add_parser("register-webhook",
+                             help="make the registry call POST /hooks/mlflow on alias changes")
+    webhook.add_argument("--url", required=True,
+                         help="https://<host>/hooks/mlflow?code=<function key>")
+    webhook.add_argument("--name", default="model-serving")
+    webhook.set_defaults(handler=cmd_register_webhook)
 
     cleanup = sub.add_parser("cleanup", help="delete old versions (dry-run unless --apply)")
     cleanup.add_argument("--model-name")

@@ -143,3 +143,29 @@ def register(settings: Settings, run_id: str, name: str) -> dict[str, Any]:
     mv = mlflow.register_model(f"runs:/{run_id}/model", name)
     client(settings).set_model_version_tag(name, mv.version, "serving.skops_trusted_types", "[]")
     return {"model_name": name, "version": str(mv.version), "run_id": run_id}
+
+
+WEBHOOK_EVENTS = ("model_version_alias.created", "model_version_alias.deleted")
+
+
+def register_webhook(settings: Settings, url: str, name: str = "model-serving") -> dict[str, Any]:
+    """Create (or update, by name) the registry webhook that makes instances refresh at once.
+
+    The secret is the app's own ``MLFLOW_WEBHOOK_SECRET``, so deliveries verify.
+    """
+    if settings.webhook_secret is None:
+        raise ValueError("MLFLOW_WEBHOOK_SECRET is not set: the webhook would be unsigned")
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("the webhook URL must be http(s)://.../hooks/mlflow")
+    mlflow_client = client(settings)
+    secret = settings.webhook_secret.get_secret_value()
+    existing = [hook for hook in mlflow_client.list_webhooks() if hook.name == name]
+    if existing:
+        hook = mlflow_client.update_webhook(existing[0].webhook_id, url=url,
+                                            events=list(WEBHOOK_EVENTS), secret=secret)
+    else:
+        hook = mlflow_client.create_webhook(name=name, url=url, events=list(WEBHOOK_EVENTS),
+                                            secret=secret)
+    # The URL may carry a function key (?code=...): report only where it points.
+    return {"webhook_id": hook.webhook_id, "name": hook.name, "url": url.split("?", 1)[0],
+            "events": list(WEBHOOK_EVENTS), "updated": bool(existing)}

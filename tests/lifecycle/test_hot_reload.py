@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.cli import main
 from app.lifecycle.training import train
 from app.main import create_app
 from app.model_loading.registry import client
@@ -82,6 +83,7 @@ def test_periodic_refresh_follows_the_alias(shim_factory: Callable[..., Any],
 
 def test_signed_mlflow_webhook_triggers_an_immediate_refresh(
     settings_factory: Callable[..., Any], registry: Any, versions: list[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Periodic refresh is off: only the webhook can make this app notice the move.
     settings = settings_factory(model_name=MODEL, model_refresh_seconds=0.0,
@@ -94,9 +96,16 @@ def test_signed_mlflow_webhook_triggers_an_immediate_refresh(
             return response.headers["x-model-version"]
 
         assert version() == versions[0]
-        hook = registry.create_webhook(name=f"serving-{uuid.uuid4().hex[:8]}",
-                                       url=f"{base}/hooks/mlflow",
-                                       events=["model_version_alias.created"], secret=SECRET)
+        # Registered the way operators do it: the CLI, with the app's own secret.
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.mlflow_tracking_uri)
+        monkeypatch.setenv("MLFLOW_WEBHOOK_SECRET", SECRET)
+        name = f"serving-{uuid.uuid4().hex[:8]}"
+        assert main(["register-webhook", "--url", f"{base}/hooks/mlflow", "--name", name]) == 0
+        hook = json.loads(capsys.readouterr().out)
+        assert hook["events"] == ["model_version_alias.created", "model_version_alias.deleted"]
+        assert main(["register-webhook", "--url", f"{base}/hooks/mlflow", "--name", name]) == 0
+        again = json.loads(capsys.readouterr().out)
+        assert again["updated"] and again["webhook_id"] == hook["webhook_id"]
         try:
             time.sleep(1.2)  # the tracking server caches webhook lists for MLFLOW_WEBHOOK_CACHE_TTL
             registry.set_registered_model_alias(MODEL, "champion", versions[2])
@@ -105,7 +114,7 @@ def test_signed_mlflow_webhook_triggers_an_immediate_refresh(
                 assert time.monotonic() < deadline, "the webhook did not trigger a refresh"
                 time.sleep(0.1)
         finally:
-            registry.delete_webhook(hook.webhook_id)
+            registry.delete_webhook(hook["webhook_id"])
         manager = app.state.model_manager
         assert manager.stats.refreshes >= 1
         manager.close()
@@ -201,3 +210,11 @@ def test_no_failed_prediction_while_the_alias_moves(shim_factory: Callable[..., 
     assert served_versions <= champions, served_versions - champions
     assert served_versions == champions, "every move should have been served"
     assert shim.manager.stats.swaps >= 4
+
+
+def test_register_webhook_refuses_to_create_an_unsigned_webhook(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("MLFLOW_WEBHOOK_SECRET", raising=False)
+    assert main(["register-webhook", "--url", "https://example.invalid/hooks/mlflow"]) == 2
+    assert "MLFLOW_WEBHOOK_SECRET" in capsys.readouterr().err
