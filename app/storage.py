@@ -25,15 +25,17 @@ def blob_service(settings: Settings, *, timeout: float | None = None) -> BlobSer
         "retry_total": 1,
         "retry_backoff_factor": 0.2,
     }
-    if settings.storage_connection_string is not None:
-        return BlobServiceClient.from_connection_string(
-            settings.storage_connection_string.get_secret_value(), **options
-        )
+    # The account URL wins: in Azure, `AzureWebJobsStorage` (read as a connection string
+    # fallback) can hold the Functions host's own account, never the models account.
     if settings.storage_account_url:
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
         return BlobServiceClient(settings.storage_account_url, credential=credential, **options)
+    if settings.storage_connection_string is not None:
+        return BlobServiceClient.from_connection_string(
+            settings.storage_connection_string.get_secret_value(), **options
+        )
     raise StorageNotConfigured(
         "no blob storage configured: set MODEL_STORAGE_ACCOUNT_URL (Azure) or "
         "MODEL_STORAGE_CONNECTION_STRING / AzureWebJobsStorage (local)"
