@@ -7,6 +7,8 @@ locals {
     AzureWebJobsStorage__accountName = azurerm_storage_account.host.name
     AzureWebJobsStorage__credential  = "managedidentity"
     AzureWebJobsStorage__clientId    = azurerm_user_assigned_identity.function.client_id
+    # The host's own telemetry authenticates with the identity (local auth is off).
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "ClientId=${azurerm_user_assigned_identity.function.client_id};Authorization=AAD"
 
     AZURE_CLIENT_ID           = azurerm_user_assigned_identity.function.client_id
     MLFLOW_TRACKING_URI       = local.mlflow_tracking_uri

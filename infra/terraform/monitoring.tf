@@ -9,14 +9,17 @@ resource "azurerm_log_analytics_workspace" "this" {
 
 # Workspace-based Application Insights for the function app (request telemetry,
 # the app's own OpenTelemetry export via APPLICATIONINSIGHTS_CONNECTION_STRING).
+# Local (instrumentation-key) auth is off: the host and the app send with the function's
+# identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING, Monitoring Metrics Publisher).
 resource "azurerm_application_insights" "this" {
-  name                = local.names.app_insights
-  location            = azurerm_resource_group.this.location
-  resource_group_name = azurerm_resource_group.this.name
-  application_type    = "web"
-  workspace_id        = azurerm_log_analytics_workspace.this.id
-  retention_in_days   = var.log_retention_days
-  tags                = local.tags
+  name                          = local.names.app_insights
+  location                      = azurerm_resource_group.this.location
+  resource_group_name           = azurerm_resource_group.this.name
+  application_type              = "web"
+  workspace_id                  = azurerm_log_analytics_workspace.this.id
+  retention_in_days             = var.log_retention_days
+  local_authentication_disabled = true
+  tags                          = local.tags
 }
 
 # Audit trails in Log Analytics: who read the secrets, and every blob read/write/delete

@@ -22,6 +22,14 @@ resource "azurerm_role_assignment" "function_models_reader" {
   principal_type       = "ServicePrincipal"
 }
 
+# Sends telemetry with Entra ID (the app's OpenTelemetry exporter and the Functions host).
+resource "azurerm_role_assignment" "function_telemetry_publisher" {
+  scope                = azurerm_application_insights.this.id
+  role_definition_name = "Monitoring Metrics Publisher"
+  principal_id         = local.function_principal_id
+  principal_type       = "ServicePrincipal"
+}
+
 # Appends prediction log blobs.
 resource "azurerm_role_assignment" "function_prediction_logs_contributor" {
   scope                = azurerm_storage_container.prediction_logs.id

@@ -230,3 +230,17 @@ run "rejects_invalid_instance_memory" {
 
   expect_failures = [var.instance_memory_in_mb]
 }
+
+run "telemetry_uses_entra_id" {
+  command = plan
+
+  assert {
+    condition     = azurerm_application_insights.this.local_authentication_disabled == true
+    error_message = "Application Insights must refuse instrumentation-key-only ingestion."
+  }
+
+  assert {
+    condition     = startswith(azurerm_function_app_flex_consumption.this.app_settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], "ClientId=")
+    error_message = "The Functions host must send telemetry with the user-assigned identity."
+  }
+}
