@@ -101,7 +101,50 @@ def load(path: Path) -> dict[str, Any]:
 @cache
 def _load(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     with open(path) as handle:
-        return hcl2.load(handle)
+        return _normalize(hcl2.load(handle))
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def _is_block(item: Any) -> bool:
+    """A block body, or a labeled block (``dynamic "name" {...}``: label -> body)."""
+    if not isinstance(item, dict):
+        return False
+    if item.get("__is_block__"):
+        return True
+    return bool(item) and all(isinstance(v, dict) and v.get("__is_block__") for v in item.values())
+
+
+def _is_block_list(raw: Any) -> bool:
+    return isinstance(raw, list) and bool(raw) and all(_is_block(item) for item in raw)
+
+
+def _normalize(node: Any) -> Any:
+    """python-hcl2 (7+) output in the shape the checks read.
+
+    Labels and string literals lose their HCL quotes (``"\"models\""`` -> ``"models"``;
+    expressions stay ``"${...}"``), parser metadata (``__is_block__``, ``__comments__``)
+    is dropped, and inside a block every attribute is wrapped in a one-item list while
+    nested blocks stay lists of bodies, so `value()` reads both alike.
+    """
+    if isinstance(node, str):
+        return _unquote(node)
+    if isinstance(node, list):
+        return [_normalize(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    is_body = bool(node.get("__is_block__"))
+    out: dict[str, Any] = {}
+    for key, raw in node.items():
+        if key.startswith("__"):
+            continue
+        if is_body and not _is_block_list(raw):
+            out[_unquote(key)] = [_normalize(raw)]
+        else:
+            out[_unquote(key)] = _normalize(raw)
+    return out
 
 
 def check_parse(directory: Path) -> list[str]:
