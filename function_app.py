@@ -1,7 +1,9 @@
 """Azure Functions entry point (Python v2 model).
 
 Every route of the FastAPI app becomes one HTTP-triggered function through the ASGI shim.
-Importing this module does no network I/O; the model loads on the first invocation.
+Under the Functions host (``FUNCTIONS_WORKER_RUNTIME`` is set) the model starts loading in
+a background thread as soon as the worker imports this module, so the first invocation
+finds it loaded or nearly so; elsewhere (tests, tools) importing does no network I/O.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from app.main import create_app
 from app.settings import Settings, get_settings
 
 
-def build(settings: Settings | None = None) -> func.AsgiFunctionApp:
+def build(settings: Settings | None = None, *, preload: bool = False) -> func.AsgiFunctionApp:
     settings = settings or get_settings()
+    fastapi_app = create_app(settings)
+    if preload:
+        fastapi_app.state.model_manager.start()
     return func.AsgiFunctionApp(
-        app=create_app(settings),
+        app=fastapi_app,
         http_auth_level=func.AuthLevel[settings.functions_auth_level],
     )
 
 
-app = build()
+app = build(preload=get_settings().functions_worker_runtime is not None)

@@ -46,11 +46,14 @@ def cmd_publish_fallback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from app.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, workers=1,
+    app = create_app(settings)
+    # Start loading the model now, so it overlaps uvicorn's import and startup.
+    app.state.model_manager.start()
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, workers=1,
                 log_level=settings.log_level.lower(), access_log=args.access_log)
     return 0
 

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     functions_auth_level: Literal["ANONYMOUS", "FUNCTION", "ADMIN"] = Field(
         default="FUNCTION", validation_alias="FUNCTIONS_AUTH_LEVEL"
     )
+    functions_worker_runtime: str | None = Field(
+        default=None, validation_alias="FUNCTIONS_WORKER_RUNTIME",
+        description="Set by the Functions host: the model starts loading when the worker imports the app.",
+    )
     startup_wait_seconds: float = Field(
         default=20.0, ge=0.0, le=25.0, validation_alias="STARTUP_WAIT_SECONDS",
         description="How long the first request waits for the model before serving degraded.",

@@ -268,7 +268,9 @@ class Run:
         self.log("== project_shim cold start (fresh python: import function_app, invoke)")
         shims = []
         for _ in range(self.mode.cold_repeats):
-            seconds, value = inproc.shim_cold_start(self.one_body, env)
+            # The Functions host always sets FUNCTIONS_WORKER_RUNTIME (the app preloads).
+            seconds, value = inproc.shim_cold_start(
+                self.one_body, {**env, "FUNCTIONS_WORKER_RUNTIME": "python"})
             shims.append(seconds)
             self.check("project_shim_cold", np.asarray([value]), None)
         self.results["cold_start_samples_s"]["project_shim"] = [round(s, 3) for s in shims]
