@@ -14,6 +14,7 @@ from app.json_response import dumps
 from app.logging_setup import invocation_id_var, request_id_var
 
 access_log = logging.getLogger("app.access")
+log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
@@ -57,6 +58,11 @@ class BodyLimitMiddleware:
         size = 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                # The client left mid-body: there is no one to answer and nothing to score.
+                log.info("client disconnected before the request body arrived: %s",
+                         scope.get("path"))
+                return
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")
