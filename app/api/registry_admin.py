@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
+from app.api.deps import settings as app_settings
 from app.errors import ApiError, error_responses
 from app.json_response import JSONResponse
 from app.lifecycle import operations, promotion
@@ -91,10 +92,6 @@ class RollbackRequest(BaseModel):
     publish_fallback: bool = True
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 async def _call(settings: Settings, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``fn(settings, ...)`` off the event loop; map registry failures to HTTP errors."""
     from mlflow.exceptions import MlflowException
@@ -115,7 +112,7 @@ async def _call(settings: Settings, fn: Callable[..., T], *args: Any, **kwargs: 
             raise ApiError(400, "invalid_request", message) from None
         log.warning("registry call failed: %s", message)
         raise ApiError(502, "registry_error", message) from None
-    except LookupError as exc:
+    except promotion.NothingToRollBack as exc:
         raise ApiError(409, "nothing_to_roll_back", str(exc)) from None
     except Exception as exc:
         if registry.is_unreachable(exc):
@@ -130,7 +127,7 @@ def _unreachable(exc: BaseException) -> ApiError:
 
 def _follow(request: Request, name: str) -> bool:
     """Make this instance re-resolve at once when the change concerns the model it serves."""
-    if name != _settings(request).model_name:
+    if name != app_settings(request).model_name:
         return False
     request.app.state.model_manager.trigger_refresh()
     return True
@@ -139,14 +136,14 @@ def _follow(request: Request, name: str) -> bool:
 @router.get("/models", summary="Registered models: latest version, aliases, stages",
             responses=_ERRORS)
 async def list_models(request: Request) -> JSONResponse:
-    settings = _settings(request)
+    settings = app_settings(request)
     return JSONResponse({"models": await _call(settings, operations.list_models)})
 
 
 @router.get("/models/{name}", summary="One model: versions with metrics, aliases, alias history",
             responses=_ERRORS)
 async def get_model(request: Request, name: ModelName) -> JSONResponse:
-    return JSONResponse(await _call(_settings(request), operations.describe, name))
+    return JSONResponse(await _call(app_settings(request), operations.describe, name))
 
 
 @router.get("/models/{name}/compare", summary="Versions side by side (metrics, aliases, stage)",
@@ -155,7 +152,7 @@ async def compare(
     request: Request, name: ModelName,
     versions: Annotated[list[str] | None, Query(description="Only these versions")] = None,
 ) -> JSONResponse:
-    rows = await _call(_settings(request), operations.compare, name)
+    rows = await _call(app_settings(request), operations.compare, name)
     if versions:
         unknown = sorted(set(versions) - {row["version"] for row in rows})
         if unknown:
@@ -168,7 +165,7 @@ async def compare(
 @router.post("/models/{name}/promote", summary="Promote a version through a quality gate",
              responses={**_ERRORS, **error_responses(400, 409, 422)})
 async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JSONResponse:
-    settings = _settings(request)
+    settings = app_settings(request)
     decision = await _call(
         settings, promotion.promote, name, body.version, alias=body.alias, stage=body.stage,
         gate=body.min_metric.gate() if body.min_metric else None,
@@ -185,6 +182,6 @@ async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JS
 async def rollback(request: Request, name: ModelName,
                    body: Annotated[RollbackRequest | None, Body()] = None) -> JSONResponse:
     body = body or RollbackRequest()
-    decision = await _call(_settings(request), promotion.rollback, name, body.alias,
+    decision = await _call(app_settings(request), promotion.rollback, name, body.alias,
                            publish=body.publish_fallback)
     return JSONResponse({"decision": decision.as_dict(), "refreshing": _follow(request, name)})

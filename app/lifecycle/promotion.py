@@ -20,6 +20,10 @@ HISTORY_TAG_PREFIX = "serving.alias_history."
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
+class NothingToRollBack(LookupError):
+    """The alias has no earlier holder in its history."""
+
+
 @dataclass(frozen=True)
 class Gate:
     metric: str
@@ -165,7 +169,7 @@ def rollback(settings: Settings, name: str, alias: str = "champion",
     while history and history[-1] == current:
         history.pop()
     if not history:
-        raise LookupError(f"no earlier holder of alias {alias!r} to roll back to")
+        raise NothingToRollBack(f"no earlier holder of alias {alias!r} to roll back to")
     target = history[-1]
     client(settings).set_registered_model_alias(name, alias, target)
     _set_history(settings, name, alias, history)

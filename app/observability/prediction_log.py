@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import orjson
 
 from app.logging_setup import invocation_id_var, request_id_var
@@ -51,13 +50,13 @@ class PendingRecord:
     route: str
     model: dict[str, Any]
     latency_ms: float
-    columns: list[str]
-    values: Any
+    frame: Any  # the model's input frame; turned into rows by the writer, not per request
     outputs: list[Any]
 
     def to_lines(self) -> list[bytes]:
         """One JSON line, or one per ``ROWS_PER_LINE`` rows for a large batch."""
-        values = np.asarray(self.values)
+        values = self.frame.to_numpy()
+        columns = [str(c) for c in self.frame.columns]
         rows = len(self.outputs)
         parts = max(1, -(-rows // ROWS_PER_LINE))
         head = {"time": datetime.fromtimestamp(self.time, tz=UTC).isoformat(),
@@ -67,7 +66,7 @@ class PendingRecord:
         lines = []
         for part in range(parts):
             window = slice(part * ROWS_PER_LINE, (part + 1) * ROWS_PER_LINE)
-            record = {**head, "inputs": {"columns": self.columns, "data": values[window].tolist()},
+            record = {**head, "inputs": {"columns": columns, "data": values[window].tolist()},
                       "outputs": self.outputs[window]}
             if parts > 1:
                 record["part"] = [part + 1, parts]
@@ -112,7 +111,7 @@ class PredictionLogger:
             time=time.time(), request_id=request_id_var.get(),
             invocation_id=invocation_id_var.get(), route=request.url.path,
             model=result.model.summary(), latency_ms=result.elapsed_ms,
-            columns=[str(c) for c in frame.columns], values=frame.to_numpy(),
+            frame=frame,
             outputs=result.predictions)
         with self._lock:
             self._buffer.append(record)
