@@ -71,10 +71,15 @@ class ModelManager:
     def start(self) -> Future[ChainResult]:
         """Begin the initial load once; every caller gets the same future."""
         with self._lock:
-            if self._initial is None:
-                self._initial = self._submit_locked()
-                self._initial.add_done_callback(lambda _: self._start_background())
-            return self._initial
+            initial = self._initial
+            created = initial is None
+            if initial is None:
+                initial = self._initial = self._submit_locked()
+        if created:
+            # Outside the lock: when the load has already finished, the callback runs right
+            # here, and _start_background takes the (non-reentrant) lock itself.
+            initial.add_done_callback(lambda _: self._start_background())
+        return initial
 
     async def wait_initial(self, timeout: float) -> None:
         future = self.start()

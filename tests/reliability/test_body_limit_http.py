@@ -35,11 +35,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/health/live", 60, proc)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/health/live", 60, proc)
+        except (TimeoutError, RuntimeError) as exc:
+            raise AssertionError(f"{exc}\nserver log:\n{log.read_text(errors='replace')}") from exc
         yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
 
 
 def _peak_rss_kb(pid: int) -> int:
