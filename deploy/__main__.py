@@ -1,4 +1,5 @@
-"""``python -m deploy build-zip [--out dist/function-app.zip] [--requirements FILE] [--no-deps]``."""
+"""``python -m deploy build-zip [--out dist/function-app.zip] [--requirements FILE] [--no-deps]
+[--no-bytecode]``."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
     build.add_argument("--no-deps", action="store_true",
                        help="code only, no .python_packages (fast; not deployable without remote build)")
+    build.add_argument("--no-bytecode", action="store_true",
+                       help="leave out the precompiled .pyc files (smaller zip, slower cold starts)")
     build.add_argument("--top", type=int, default=10, help="list the N largest installed packages")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
-    result = build_zip(args.out, requirements=args.requirements, with_deps=not args.no_deps)
+    result = build_zip(args.out, requirements=args.requirements, with_deps=not args.no_deps,
+                       bytecode=not args.no_bytecode)
     print(summary(result, args.top))
     print(f"built in {time.monotonic() - started:.1f}s")
     return 0
