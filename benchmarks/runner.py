@@ -162,43 +162,70 @@ class Run:
             logging_shim.app.middleware._app.state.prediction_logger.close()  # flush while Azurite runs
             logging_shim.close()
 
-    def http_server(self, key: str, server: servers.Server, rss_key: str,
-                    cold_starts: bool = True) -> None:
-        """Latency, batch, concurrency and memory of a server; its cold starts unless
-        they were measured already (``cold_starts=False``)."""
+    def http_servers(self, project: servers.Server, mlflow: servers.Server) -> None:
+        """Latency, batch, concurrency and memory of both servers, measured in alternating
+        blocks while both run (an idle server takes no CPU), so a change in machine speed
+        during the run hits both sides of each ratio. Also mlflow_serve's cold starts
+        (the project's come from :meth:`cold_starts`)."""
         m = self.mode
+        paths = {"project_http": project, "mlflow_serve": mlflow}
         try:
-            samples = [server.launch(self.one_body)]
-            if cold_starts:
-                self.log(f"   {key}: first prediction {samples[0]:.2f}s after launch")
-                for _ in range(max(m.mlflow_cold_repeats - 1, 0)):
-                    server.stop()
-                    samples.append(server.launch(self.one_body))
-                    self.log(f"   {key}: first prediction {samples[-1]:.2f}s after launch")
-                self.results["cold_start_samples_s"][rss_key] = [round(s, 3) for s in samples]
-                self.results["cold_start_s"][rss_key] = round(stats.median(samples), 3)
-            port = server.port
-            asyncio.run(httpload.timed_requests(port, self._raw(port, self.one_body),
-                                                m.warmup_requests))
-            times, last = asyncio.run(httpload.timed_requests(
-                port, self._raw(port, self.one_body), m.latency_requests))
-            self._latency(key, times)
-            raw_batch = self._raw(port, self.batch_body)
-            asyncio.run(httpload.timed_requests(port, raw_batch, 1))
-            batch_times, batch_last = asyncio.run(httpload.timed_requests(port, raw_batch,
-                                                                          m.batch_repeats))
-            self._batch(key, batch_times)
-            self.check(key, predictions_of(last.body), predictions_of(batch_last.body))
-            load = asyncio.run(httpload.concurrent_load(port, self._raw(port, self.one_body),
-                                                        CLIENTS, m.concurrent_seconds))
-            self.results["concurrent_32"][key] = {
-                "rps": round(load.rps, 1), "errors": load.errors, "ok": load.ok,
-                "duration_s": round(load.duration_s, 2), "error_samples": load.error_samples}
-            rss = server.rss_mb()
-            self.results["rss_mb"][rss_key] = rss["serving"]
-            self.results["rss_tree_mb"][rss_key] = rss["tree"]
+            samples = []
+            for attempt in range(max(m.mlflow_cold_repeats, 1)):
+                if attempt:
+                    mlflow.stop()
+                samples.append(mlflow.launch(self.one_body))
+                self.log(f"   mlflow_serve: first prediction {samples[-1]:.2f}s after launch")
+            self.results["cold_start_samples_s"]["mlflow_serve"] = [round(v, 3) for v in samples]
+            self.results["cold_start_s"]["mlflow_serve"] = round(stats.median(samples), 3)
+            project.launch(self.one_body)
+
+            one = {key: self._raw(server.port, self.one_body) for key, server in paths.items()}
+            batch = {key: self._raw(server.port, self.batch_body) for key, server in paths.items()}
+            for key, server in paths.items():  # warm-up, not measured
+                asyncio.run(httpload.timed_requests(server.port, one[key], m.warmup_requests))
+                asyncio.run(httpload.timed_requests(server.port, batch[key], 1))
+
+            rounds = 5
+            latency: dict[str, list[float]] = {key: [] for key in paths}
+            batch_times: dict[str, list[float]] = {key: [] for key in paths}
+            last: dict[str, httpload.Response] = {}
+            load = {key: httpload.LoadResult() for key in paths}
+            for round_no in range(rounds):
+                for key, server in paths.items():
+                    times, last[key] = asyncio.run(httpload.timed_requests(
+                        server.port, one[key], max(m.latency_requests // rounds, 1)))
+                    latency[key] += times
+                for key, server in paths.items():
+                    repeats = max(m.batch_repeats // rounds, 1)
+                    times, batch_last = asyncio.run(httpload.timed_requests(
+                        server.port, batch[key], repeats))
+                    batch_times[key] += times
+                    if round_no == 0:
+                        self.check(key, predictions_of(last[key].body),
+                                   predictions_of(batch_last.body))
+                for key, server in paths.items():
+                    block = asyncio.run(httpload.concurrent_load(
+                        server.port, one[key], CLIENTS, m.concurrent_seconds / rounds))
+                    total = load[key]
+                    total.ok += block.ok
+                    total.errors += block.errors
+                    total.duration_s += block.duration_s
+                    total.error_samples += block.error_samples[:5 - len(total.error_samples)]
+            for key, server in paths.items():
+                self._latency(key, latency[key])
+                self._batch(key, batch_times[key])
+                self.results["concurrent_32"][key] = {
+                    "rps": round(load[key].rps, 1), "errors": load[key].errors,
+                    "ok": load[key].ok, "duration_s": round(load[key].duration_s, 2),
+                    "error_samples": load[key].error_samples}
+                rss_key = "project" if key == "project_http" else key
+                rss = server.rss_mb()
+                self.results["rss_mb"][rss_key] = rss["serving"]
+                self.results["rss_tree_mb"][rss_key] = rss["tree"]
         finally:
-            server.stop()
+            project.stop()
+            mlflow.stop()
 
     # --- helpers -----------------------------------------------------------------------
     @staticmethod
@@ -244,11 +271,11 @@ class Run:
                        if m.servers else None)
             self.cold_starts(model_file, list(st.trusted_types), env, project)
             if project is not None:
-                self.log("== project_http (python -m app serve, uvicorn, 1 worker)")
-                self.http_server("project_http", project, "project", cold_starts=False)
-                self.log("== mlflow_serve (mlflow models serve --env-manager local, 1 worker)")
-                self.http_server("mlflow_serve", servers.mlflow_server(
-                    st.model_uri, st.mlflow.url, self.workdir / "logs"), "mlflow_serve")
+                self.log("== project_http (python -m app serve, uvicorn, 1 worker) and "
+                         "mlflow_serve (mlflow models serve --env-manager local, 1 worker), "
+                         "alternating blocks")
+                self.http_servers(project, servers.mlflow_server(
+                    st.model_uri, st.mlflow.url, self.workdir / "logs"))
         finally:
             st.stop()
         matches = self.results["predictions_match"]
