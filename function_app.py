@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from app.main import create_app
+from app.model_manager import ModelManager
 from app.settings import Settings, get_settings
 
 
 def build(settings: Settings | None = None, *, preload: bool = False) -> func.AsgiFunctionApp:
     settings = settings or get_settings()
-    fastapi_app = create_app(settings)
+    manager = ModelManager(settings)
     if preload:
-        fastapi_app.state.model_manager.start()
+        manager.preload()  # before the app's own imports, so they overlap the load
+    from app.main import create_app
+
+    fastapi_app = create_app(settings, manager)
     return func.AsgiFunctionApp(
         app=fastapi_app,
         http_auth_level=func.AuthLevel[settings.functions_auth_level],

@@ -46,11 +46,13 @@ def cmd_publish_fallback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from app.model_manager import ModelManager
+
+    manager = ModelManager(settings)
+    manager.preload()  # the load overlaps the imports of the app and of uvicorn
     from app.main import create_app
 
-    app = create_app(settings)
-    # Start loading the model now, so it overlaps uvicorn's import and startup.
-    app.state.model_manager.start()
+    app = create_app(settings, manager)
     import uvicorn
 
     uvicorn.run(app, host=args.host, port=args.port, workers=1,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.deadline import DeadlineExceeded, call_with_deadline
-from app.model_loading import registry
+from app.model_loading import artifacts, registry
 from app.model_loading.chain import ChainResult, load_chain
 from app.model_loading.types import LoadAttempt, LoadedModel
 from app.settings import Settings
@@ -79,6 +79,13 @@ class ModelManager:
             # Outside the lock: when the load has already finished, the callback runs right
             # here, and _start_background takes the (non-reentrant) lock itself.
             initial.add_done_callback(lambda _: self._start_background())
+        return initial
+
+    def preload(self) -> Future[ChainResult]:
+        """``start()``, then import the deserializer on this thread while the load waits on
+        the registry: a cold start pays for the slower of the two, not their sum."""
+        initial = self.start()
+        artifacts.import_deserializer()
         return initial
 
     async def wait_initial(self, timeout: float) -> None:

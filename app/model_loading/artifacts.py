@@ -36,6 +36,15 @@ def verify_digest(data: bytes, expected: str) -> None:
         )
 
 
+def import_deserializer() -> None:
+    """Import skops (which imports all of scikit-learn: about a second of CPU) now.
+
+    Called on the main thread right after a model load has started, so this CPU work
+    overlaps the load's registry round trips instead of following them.
+    """
+    import skops.io  # noqa: F401
+
+
 def untrusted_types(data: bytes) -> list[str]:
     import skops.io
 

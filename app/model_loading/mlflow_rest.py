@@ -18,9 +18,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from app.model_loading import artifacts
@@ -148,10 +151,10 @@ def try_resolve(settings: Settings, ref: ModelRef) -> Resolved | None:
         if ref.kind == "alias":
             mv = rest.version_by_alias(ref.name, ref.ref)
             return Resolved(ref.name, str(mv["version"]), mv.get("run_id") or None,
-                            f"models:/{ref.name}/{mv['version']}", alias=ref.ref)
+                            f"models:/{ref.name}/{mv['version']}", alias=ref.ref, tags=_tags(mv))
         mv = rest.model_version(ref.name, ref.ref)
         return Resolved(ref.name, str(mv["version"]), mv.get("run_id") or None,
-                        f"models:/{ref.name}/{mv['version']}", stage=_stage(mv))
+                        f"models:/{ref.name}/{mv['version']}", stage=_stage(mv), tags=_tags(mv))
     except Unsupported:
         return None
 
@@ -171,9 +174,13 @@ def _load(settings: Settings, resolved: Resolved) -> LoadedModel:
 
     rest = RestClient(settings)
     assert resolved.version is not None
-    mv = rest.model_version(resolved.name, resolved.version)
+    # The run's metrics are informative only: fetched alongside the artifacts, not before.
+    metrics = _in_background(lambda: rest.run_metrics(resolved.run_id) if resolved.run_id else {})
+    tags = resolved.tags
+    if tags is None:
+        tags = _tags(rest.model_version(resolved.name, resolved.version))
     trusted = set(settings.skops_trusted_types)
-    trusted.update(registry._json_list(_tags(mv).get(registry.TRUSTED_TYPES_TAG)))
+    trusted.update(registry._json_list(tags.get(registry.TRUSTED_TYPES_TAG)))
     artifact_uri = rest.download_uri(resolved.name, resolved.version)
     meta = _parse_mlmodel(rest.artifact(artifact_uri, "MLmodel", MAX_MLMODEL_BYTES))
     sk = meta["flavors"].get("sklearn") if isinstance(meta.get("flavors"), dict) else None
@@ -181,12 +188,6 @@ def _load(settings: Settings, resolved: Resolved) -> LoadedModel:
         raise Unsupported("not a scikit-learn model")
     signature = meta.get("signature")
     schema = _schema(signature)
-    metrics: dict[str, float] = {}
-    if resolved.run_id:
-        try:
-            metrics = rest.run_metrics(resolved.run_id)
-        except Exception:  # noqa: BLE001 - metrics are informative only
-            metrics = {}
     data = rest.artifact(artifact_uri, sk["pickled_model"], artifacts_limit())
     fmt = artifacts.SKOPS if sk.get("serialization_format", "pickle") == "skops" else artifacts.PICKLE
     obj = artifacts.deserialize(data, fmt, trusted=trusted, allow_pickle=settings.allow_pickle)
@@ -194,10 +195,31 @@ def _load(settings: Settings, resolved: Resolved) -> LoadedModel:
         name=resolved.name, version=resolved.version, source="registry",
         uri=resolved.download_uri, schema=schema,
         signature=registry._signature_json(signature if isinstance(signature, dict) else None),
-        run_id=resolved.run_id, alias=resolved.alias, stage=resolved.stage, metrics=metrics,
+        run_id=resolved.run_id, alias=resolved.alias, stage=resolved.stage,
+        metrics=_result_or_empty(metrics, rest.timeout),
         predict_fn=registry.sklearn_predictor(obj), sha256=artifacts.sha256_hex(data),
         model_class=class_path(obj),
     )
+
+
+def _in_background(fn: Callable[[], dict[str, float]]) -> Future[dict[str, float]]:
+    future: Future[dict[str, float]] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="run-metrics", daemon=True).start()
+    return future
+
+
+def _result_or_empty(future: Future[dict[str, float]], timeout: float) -> dict[str, float]:
+    try:
+        return future.result(timeout=timeout)
+    except Exception:  # noqa: BLE001 - metrics are informative only
+        return {}
 
 
 def artifacts_limit() -> int:

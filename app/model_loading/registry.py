@@ -91,6 +91,8 @@ class Resolved:
     download_uri: str
     alias: str | None = None
     stage: str | None = None
+    # The version's tags as read while resolving, so loading needs no second metadata call.
+    tags: dict[str, str] | None = None
 
 
 def resolve(settings: Settings, ref: ModelRef) -> Resolved:

@@ -35,6 +35,23 @@ def test_fast_path_equals_library_path(champion: dict[str, Any], monkeypatch: An
     np.testing.assert_array_equal(fast.predict(frame), slow.predict(frame))
 
 
+def test_fast_path_loads_without_the_resolution_tags(champion: dict[str, Any]) -> None:
+    """Loading reuses the version tags read while resolving (one round trip fewer); given
+    a reference resolved elsewhere, with no tags, it reads them itself: same trust, same model."""
+    import dataclasses
+
+    settings = champion["settings"]
+    resolved = mlflow_rest.try_resolve(settings, registry.ModelRef("alias", champion["name"],
+                                                                   "champion"))
+    assert resolved is not None and resolved.tags is not None
+    assert registry.TRUSTED_TYPES_TAG in resolved.tags
+    with_tags = mlflow_rest.try_load(settings, resolved)
+    without = mlflow_rest.try_load(settings, dataclasses.replace(resolved, tags=None))
+    assert with_tags is not None and without is not None
+    assert with_tags.sha256 == without.sha256 and with_tags.metrics == without.metrics
+    assert with_tags.metrics  # the run's metrics arrive although fetched alongside
+
+
 def test_fast_path_steps_aside(champion: dict[str, Any], settings_factory: Any) -> None:
     settings = champion["settings"]
     stage = registry.ModelRef("stage", champion["name"], "Production")
