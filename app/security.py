@@ -14,8 +14,14 @@ from app.errors import ApiError
 ADMIN_HEADER = "x-admin-key"
 
 
-def require_admin(request: Request) -> None:
-    """FastAPI dependency: the admin key must be configured and presented."""
+async def require_admin(request: Request) -> None:
+    """FastAPI dependency: the admin key must be configured and presented.
+
+    ``async`` so FastAPI runs it inline rather than in its thread pool: it never blocks."""
+    check_admin(request)
+
+
+def check_admin(request: Request) -> None:
     settings = request.app.state.settings
     if settings.admin_api_key is None:
         raise ApiError(403, "admin_disabled",
@@ -29,10 +35,10 @@ def require_admin(request: Request) -> None:
         raise ApiError(403, "forbidden", "The admin key is not valid.", field=ADMIN_HEADER)
 
 
-def admin_optional(request: Request) -> None:
+async def admin_optional(request: Request) -> None:
     """Require the admin key only when one is configured (used by reload)."""
     if request.app.state.settings.admin_api_key is not None:
-        require_admin(request)
+        check_admin(request)
 
 
 def mlflow_signature(secret: str, delivery_id: str, timestamp: str, payload: bytes) -> str:

@@ -7,6 +7,7 @@ load + one prediction) and the function invoked in a new interpreter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -57,9 +58,14 @@ class ShimInvoker:
         return response.status_code, response.get_body()
 
     def close(self) -> None:
-        manager = self.app.middleware._app.state.model_manager
-        manager.close()
-        self.app.startup_task_done = False  # skip the shim's lifespan shutdown in __del__
+        self.app.middleware._app.state.model_manager.close()
+        if self.app.startup_task_done:
+            # A clean lifespan shutdown on the loop that ran startup; otherwise
+            # AsgiFunctionApp.__del__ runs it later on a new loop, where it never finishes.
+            with contextlib.suppress(Exception):
+                self.loop.run_until_complete(
+                    asyncio.wait_for(self.app.middleware.notify_shutdown(), 10))
+            self.app.startup_task_done = False
         pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
         for task in pending:
             task.cancel()

@@ -117,7 +117,9 @@ class Run:
 
     def project_shim(self, st: stack.Stack) -> None:
         m = self.mode
-        shim = inproc.ShimInvoker(st.settings())
+        # In-process access logs would flood this terminal (the shim's root-logger calls
+        # give the root logger a console handler); the HTTP servers log at INFO to files.
+        shim = inproc.ShimInvoker(st.settings().model_copy(update={"log_level": "WARNING"}))
         try:
             status, body = shim.post(PATH, self.one_body)  # runs the lifespan: loads the model
             if status != 200:
@@ -140,7 +142,7 @@ class Run:
     def prediction_logging(self, st: stack.Stack, plain: inproc.ShimInvoker) -> None:
         """1-row latency with prediction logging on (to Azurite) against off, interleaved."""
         settings = st.settings().model_copy(update={
-            "prediction_log_enabled": True, "prediction_log_flush_seconds": 1.0,
+            "log_level": "WARNING", "prediction_log_enabled": True, "prediction_log_flush_seconds": 1.0,
             "prediction_log_container": "benchmark-prediction-logs"})
         logging_shim = inproc.ShimInvoker(settings)
         try:

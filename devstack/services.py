@@ -159,6 +159,9 @@ class MLflowServer(_Process):
         env["MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"] = "true"
         env["MLFLOW_WEBHOOK_ALLOWED_SCHEMES"] = "http,https"
         env.setdefault("MLFLOW_WEBHOOK_CACHE_TTL", "1")
+        # MLflow's job runner (GenAI jobs; webhooks do not use it) would start ~8 huey
+        # consumers of ~250 MB each that poll the CPU for nothing this product needs.
+        env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
         return env
 
     def ready(self, timeout: float) -> None:
