@@ -183,12 +183,18 @@ variable "prediction_log_enabled" {
 variable "ml_registry_reader_actions" {
   type        = list(string)
   description = "Actions of the custom read-only role the function identity gets on the ML workspace (MLflow registry reads and artifact download)."
+  # From Microsoft's "MLflow operations" scopes (how-to-assign-roles): registry reads incl.
+  # the download URI are models/*/read; run metrics are experiments (V1) or jobs (V2);
+  # azureml-mlflow downloads artifact files through the workspace artifact service, whose
+  # contentinfo call (a short-lived SAS for the file) is metadata/artifacts/read.
   default = [
     "Microsoft.MachineLearningServices/workspaces/read",
     "Microsoft.MachineLearningServices/workspaces/models/read",
-    "Microsoft.MachineLearningServices/workspaces/models/versions/read",
+    "Microsoft.MachineLearningServices/workspaces/models/*/read",
     "Microsoft.MachineLearningServices/workspaces/experiments/read",
-    "Microsoft.MachineLearningServices/workspaces/experiments/runs/read",
+    "Microsoft.MachineLearningServices/workspaces/experiments/*/read",
+    "Microsoft.MachineLearningServices/workspaces/jobs/read",
+    "Microsoft.MachineLearningServices/workspaces/metadata/artifacts/read",
     "Microsoft.MachineLearningServices/workspaces/datastores/read",
   ]
 
