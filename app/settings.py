@@ -134,7 +134,11 @@ class Settings(BaseSettings):
 
     @field_validator(
         "model_alias", "model_stage", "model_version", "model_uri", "model_run_id",
-        "model_run_name", "storage_account_url", "azure_client_id", mode="before",
+        "model_run_name", "storage_account_url", "azure_client_id",
+        # Blank secrets are unset: an empty MLFLOW_WEBHOOK_SECRET would otherwise be an
+        # HMAC key anyone can sign with (settings files list every name, most left "").
+        "admin_api_key", "webhook_secret", "storage_connection_string",
+        "appinsights_connection_string", mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:

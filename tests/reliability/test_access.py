@@ -95,3 +95,34 @@ def test_cors_origins_parse_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://a.example, https://b.example")
     assert Settings().cors_allow_origins == ["https://a.example", "https://b.example"]
+
+
+def test_blank_secrets_in_a_settings_file_mean_unset(champion: dict[str, Any],
+                                                     settings_factory: Any, shim_factory: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """local.settings.json lists every name, the secrets as "": that must disable the admin
+    API and webhooks, never enable them with an empty key anyone could sign with."""
+    import json
+    import time
+    import uuid
+
+    from app.security import mlflow_signature
+    from app.settings import Settings
+
+    for name in ("ADMIN_API_KEY", "MLFLOW_WEBHOOK_SECRET", "APPLICATIONINSIGHTS_CONNECTION_STRING"):
+        monkeypatch.setenv(name, " ")
+    from_env = Settings()
+    assert from_env.admin_api_key is None and from_env.webhook_secret is None
+    assert from_env.appinsights_connection_string is None
+
+    shim = shim_factory(settings_factory(admin_api_key="", webhook_secret=""))
+    admin = shim.get("/registry/models", headers={"x-admin-key": ""})
+    assert admin.status_code == 403 and admin.json()["error"] == "admin_disabled"
+    payload = json.dumps({"entity": "model_version_alias", "action": "created",
+                          "data": {"name": champion["name"], "alias": "champion"}}).encode()
+    delivery, timestamp = uuid.uuid4().hex, str(int(time.time()))
+    forged = shim.post("/hooks/mlflow", body=payload, headers={
+        "content-type": "application/json", "x-mlflow-delivery-id": delivery,
+        "x-mlflow-timestamp": timestamp,
+        "x-mlflow-signature": mlflow_signature("", delivery, timestamp, payload)})
+    assert forged.status_code == 403 and forged.json()["error"] == "webhooks_disabled"
