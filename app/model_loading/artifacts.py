@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import logging
 import pickle
 from collections.abc import Iterable
 from typing import Any
@@ -40,9 +41,13 @@ def import_deserializer() -> None:
     """Import skops (which imports all of scikit-learn: about a second of CPU) now.
 
     Called on the main thread right after a model load has started, so this CPU work
-    overlaps the load's registry round trips instead of following them.
+    overlaps the load's registry round trips instead of following them. A failure here is
+    only logged: the load meets the same error and reports it, and the app still starts.
     """
-    import skops.io  # noqa: F401
+    try:
+        import skops.io  # noqa: F401
+    except Exception:  # a warm-up must never stop the app from starting
+        logging.getLogger(__name__).exception("could not import skops ahead of the load")
 
 
 def untrusted_types(data: bytes) -> list[str]:
