@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -13,26 +14,30 @@ class DeadlineExceeded(TimeoutError):
     pass
 
 
-def call_with_deadline(fn: Callable[[], T], seconds: float, name: str = "deadline-call") -> T:
-    """Return ``fn()`` or raise ``DeadlineExceeded`` after ``seconds``.
+def in_daemon_thread(fn: Callable[[], T], name: str = "background-call") -> Future[T]:
+    """Start ``fn()`` on a daemon thread; its result or exception arrives in the future.
 
-    A hung network call (a server that accepts but never answers) cannot be cancelled
-    from Python, so it keeps running on a daemon thread and its result is dropped.
-    """
-    outcome: dict[str, object] = {}
-    done = threading.Event()
+    A daemon thread, not a pool: a hung network call (a server that accepts but never
+    answers) cannot be cancelled from Python, and must not keep the process alive."""
+    future: Future[T] = Future()
 
     def run() -> None:
         try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome["error"] = exc
-        finally:
-            done.set()
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised by future.result()
+            future.set_exception(exc)
 
     threading.Thread(target=run, name=name, daemon=True).start()
-    if not done.wait(max(seconds, 0.0)):
-        raise DeadlineExceeded(f"gave up after {seconds:.1f}s")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    return future
+
+
+def call_with_deadline(fn: Callable[[], T], seconds: float, name: str = "deadline-call") -> T:
+    """Return ``fn()`` or raise ``DeadlineExceeded`` after ``seconds`` (the call keeps
+    running on its daemon thread and its result is dropped)."""
+    future = in_daemon_thread(fn, name)
+    try:
+        return future.result(timeout=max(seconds, 0.0))
+    except TimeoutError as exc:
+        if future.done() and future.exception() is exc:  # fn's own TimeoutError
+            raise
+        raise DeadlineExceeded(f"gave up after {seconds:.1f}s") from None

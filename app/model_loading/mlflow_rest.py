@@ -18,14 +18,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from app.deadline import in_daemon_thread
 from app.model_loading import artifacts
 from app.model_loading.types import LoadedModel, class_path
 from app.settings import Settings
@@ -175,7 +174,8 @@ def _load(settings: Settings, resolved: Resolved) -> LoadedModel:
     rest = RestClient(settings)
     assert resolved.version is not None
     # The run's metrics are informative only: fetched alongside the artifacts, not before.
-    metrics = _in_background(lambda: rest.run_metrics(resolved.run_id) if resolved.run_id else {})
+    metrics = in_daemon_thread(
+        lambda: rest.run_metrics(resolved.run_id) if resolved.run_id else {}, "run-metrics")
     tags = resolved.tags
     if tags is None:
         tags = _tags(rest.model_version(resolved.name, resolved.version))
@@ -200,19 +200,6 @@ def _load(settings: Settings, resolved: Resolved) -> LoadedModel:
         predict_fn=registry.sklearn_predictor(obj), sha256=artifacts.sha256_hex(data),
         model_class=class_path(obj),
     )
-
-
-def _in_background(fn: Callable[[], dict[str, float]]) -> Future[dict[str, float]]:
-    future: Future[dict[str, float]] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(fn())
-        except Exception as exc:  # noqa: BLE001 - handed to the caller
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="run-metrics", daemon=True).start()
-    return future
 
 
 def _result_or_empty(future: Future[dict[str, float]], timeout: float) -> dict[str, float]:
