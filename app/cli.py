@@ -23,14 +23,18 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     result = train(settings, alpha=args.alpha, model_type=args.model_type,
                    model_name=args.model_name, task=args.task)
     output: dict[str, Any] = {"run_id": result.run_id, "model_name": result.model_name,
-                              "version": result.version, "metrics": result.metrics}
+                              "version": result.version, "metrics": result.metrics,
+                              "signed_by": result.signed_by}
+    if result.signed_by is None:
+        print(f"warning: version {result.version} is unsigned (no MODEL_SIGNING_KEY); servers "
+              f"refuse it until `python -m app sign --version {result.version}`", file=sys.stderr)
     if args.alias:
         from app.lifecycle import promotion
 
         decision = promotion.promote(
             settings, result.model_name, result.version, alias=args.alias,
             gate=promotion.Gate.parse(args.min_metric) if args.min_metric else None,
-            must_beat_champion=args.beat_champion, publish=not args.no_publish)
+            must_beat_champion=args.beat_champion, publish=not args.no_fallback)
         output["promotion"] = decision.as_dict()
     _print(output)
     return 0
@@ -39,8 +43,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_publish_fallback(args: argparse.Namespace, settings: Settings) -> int:
     from app.lifecycle.fallback_publisher import publish_version
 
-    pointer = publish_version(settings, args.model_name or settings.model_name, args.version,
-                              trust=args.trust)
+    pointer = publish_version(settings, args.model_name or settings.model_name, args.version)
     _print(pointer.model_dump())
     return 0
 
@@ -96,15 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="quality gate, e.g. 'r2>=0.4' or 'rmse<=60'")
     train.add_argument("--beat-champion", action="store_true",
                        help="also require beating the current alias holder on the gate metric")
-    train.add_argument("--no-publish", action="store_true",
-                       help="do not publish the blob fallback on promotion")
+    train.add_argument("--no-fallback", "--no-publish", dest="no_fallback", action="store_true",
+                       help="promote without publishing the blob fallback")
     train.set_defaults(handler=cmd_train)
 
     publish = sub.add_parser("publish-fallback", help="copy a registry version to the blob fallback")
     publish.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
-    publish.add_argument("--version", required=True, help="model version to publish")
-    publish.add_argument("--trust", action="append", default=[], metavar="TYPE",
-                         help="a type skops does not trust by default that you trust (repeatable)")
+    publish.add_argument("--version", required=True,
+                         help="model version to publish (its signature must verify)")
     publish.set_defaults(handler=cmd_publish_fallback)
 
     serve = sub.add_parser("serve", help="serve the API with uvicorn (1 worker)")
@@ -140,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
-        from app.model_loading.registry import wrap_error
+        from app.model_loading.failures import as_load_error
 
-        print(f"error: {wrap_error(exc)}", file=sys.stderr)
+        print(f"error: {as_load_error(exc)}", file=sys.stderr)
         return 1

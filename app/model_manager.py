@@ -19,12 +19,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.deadline import DeadlineExceeded, call_with_deadline
-from app.model_loading import artifacts, registry
+from app.model_loading import artifacts, fetch_blob, fetch_mlflow, loader, refs
 from app.model_loading.chain import ChainResult, load_chain
+from app.model_loading.failures import as_load_error, is_unreachable
 from app.model_loading.types import LoadAttempt, LoadedModel
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class FallbackState:
+    """Which version the blob fallback holds, as last read from its pointer."""
+
+    version: str | None = None
+    checked_at: float | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -55,7 +65,9 @@ class ModelManager:
         self.registry_checked_at: float | None = None
         self.unavailable_reason: str = "the model is loading"
         self.stats = ManagerStats()
+        self.fallback = FallbackState()
         self.started_monotonic = time.monotonic()
+        fetch_mlflow.configure(settings)  # MLflow's HTTP bounds and pickle switch, once
 
     # --- reading -----------------------------------------------------------------------
     @property
@@ -66,6 +78,14 @@ class ModelManager:
     def loading(self) -> bool:
         future = self._inflight
         return future is not None and not future.done()
+
+    @property
+    def fallback_in_sync(self) -> bool | None:
+        """Whether the blob fallback holds the served version (None while unknown)."""
+        current = self._current
+        if current is None or self.fallback.version is None:
+            return None
+        return current.version == self.fallback.version
 
     # --- loading -----------------------------------------------------------------------
     def start(self) -> Future[ChainResult]:
@@ -171,8 +191,25 @@ class ModelManager:
                                             daemon=True)
             self._thread.start()
 
+    def check_fallback(self) -> None:
+        """Read which version the fallback pointer names (never raises; best effort)."""
+        settings = self.settings
+        if not (settings.fallback_enabled and settings.has_storage and settings.model_name):
+            return
+        try:
+            pointer = call_with_deadline(
+                lambda: fetch_blob.read_pointer(settings, settings.model_name),
+                max(settings.registry_timeout_seconds, 5.0), "fallback-pointer")
+            self.fallback = FallbackState(pointer.version, time.time(), None)
+        except Exception as exc:  # noqa: BLE001 - reported in /health, never fatal
+            self.fallback = FallbackState(None, time.time(), str(as_load_error(exc)))
+        if self.fallback_in_sync is False:
+            log.warning("the blob fallback holds version %s, but version %s is served",
+                        self.fallback.version, self._current.version if self._current else None)
+
     def _background(self) -> None:
         backoff = self.settings.retry_initial_seconds
+        self.check_fallback()
         while not self._stop.is_set():
             if self._current is None:
                 woken = self._wake.wait(backoff)
@@ -191,6 +228,7 @@ class ModelManager:
                 return
             if woken or interval > 0:
                 self.refresh_once()
+                self.check_fallback()
 
     def refresh_once(self) -> bool:
         """Re-resolve the configured reference; load and swap if it names a new version.
@@ -200,26 +238,25 @@ class ModelManager:
         """
         self.stats.refreshes += 1
         current = self._current
-        ref = self._tracked_ref()
+        ref = refs.tracked(self.settings)
         try:
             if ref is None:
                 if current is None or current.source == "blob_fallback":
                     return self._reload_blocking()
                 return False
-            resolved = call_with_deadline(lambda: registry.resolve(self.settings, ref),
+            resolved = call_with_deadline(lambda: loader.resolve(self.settings, ref),
                                           self.settings.registry_timeout_seconds, "refresh")
             self._mark_registry(True)
             if current is not None and resolved.version == current.version:
                 return False
-            model = call_with_deadline(lambda: registry.load_resolved(self.settings, resolved),
+            model = call_with_deadline(lambda: loader.load(self.settings, resolved),
                                        self.settings.model_download_timeout_seconds,
                                        "refresh-load")
         except DeadlineExceeded:
             self._refresh_failed("registry timed out", unreachable=True)
             return False
         except Exception as exc:  # noqa: BLE001
-            error = registry.wrap_error(exc)
-            self._refresh_failed(str(error), unreachable=registry.is_unreachable(exc))
+            self._refresh_failed(str(as_load_error(exc)), unreachable=is_unreachable(exc))
             return False
         self.swap(model)
         return True
@@ -234,23 +271,3 @@ class ModelManager:
         if unreachable:
             self._mark_registry(False)
         log.warning("model refresh failed (still serving the loaded model): %s", error)
-
-    def _tracked_ref(self) -> registry.ModelRef | None:
-        """The moving reference to follow: alias, stage or latest (None when pinned)."""
-        settings = self.settings
-        registry.configure_mlflow_client(settings)
-        if settings.model_uri:
-            try:
-                ref = registry.parse_uri(settings.model_uri)
-            except ValueError:
-                return None
-            return ref if ref.kind in ("alias", "stage", "latest") else None
-        if not settings.use_mlflow_registry or settings.model_version:
-            return None
-        if settings.model_stage:
-            return registry.ModelRef("stage", settings.model_name, settings.model_stage.capitalize())
-        if settings.model_alias:
-            return registry.ModelRef("alias", settings.model_name, settings.model_alias)
-        if settings.model_run_id or settings.model_run_name:
-            return None
-        return registry.ModelRef("latest", settings.model_name, "latest")

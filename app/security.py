@@ -35,6 +35,17 @@ def check_admin(request: Request) -> None:
         raise ApiError(403, "forbidden", "The admin key is not valid.", field=ADMIN_HEADER)
 
 
+def is_admin(request: Request) -> bool:
+    """True when no admin key is configured (everything is open, e.g. locally) or the
+    request presents the right one; never raises."""
+    settings = request.app.state.settings
+    if settings.admin_api_key is None:
+        return True
+    presented = request.headers.get(ADMIN_HEADER)
+    expected = settings.admin_api_key.get_secret_value()
+    return bool(presented) and hmac.compare_digest(presented.encode(), expected.encode())
+
+
 async def admin_optional(request: Request) -> None:
     """Require the admin key only when one is configured (used by reload)."""
     if request.app.state.settings.admin_api_key is not None:

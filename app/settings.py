@@ -77,10 +77,32 @@ class Settings(BaseSettings):
     )
     skops_trusted_types: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="SKOPS_TRUSTED_TYPES",
-        description="Extra types the operator trusts when loading skops fallbacks.",
+        description="Extra types the operator trusts when loading skops files (any source).",
+    )
+
+    # --- model signatures --------------------------------------------------------------
+    model_signing_public_keys: str | None = _deployed(
+        default=None, validation_alias="MODEL_SIGNING_PUBLIC_KEYS",
+        description="PEM EC public keys (or comma-separated PEM file paths) whose signatures "
+                    "the server accepts. In Azure: the Key Vault signing key's public key.",
+    )
+    require_signed_models: bool = Field(
+        default=True, validation_alias="REQUIRE_SIGNED_MODELS",
+        description="false only while migrating: unsigned skops models then load, with a "
+                    "warning at every load. Pickle never loads unsigned.",
+    )
+    model_signing_key: str | None = Field(
+        default=None, validation_alias="MODEL_SIGNING_KEY",
+        description="CLI only: the signing key, a PEM private key file or an Azure Key Vault "
+                    "key URL (https://<vault>.vault.azure.net/keys/<name>).",
     )
 
     # --- HTTP --------------------------------------------------------------------------
+    registry_writes_enabled: bool = _deployed(
+        default=True, validation_alias="REGISTRY_WRITES_ENABLED",
+        description="Whether POST /registry/models/{name}/promote|rollback may write. Terraform "
+                    "sets false: the function identity is read-only on the registry and fallback.",
+    )
     admin_api_key: SecretStr | None = _deployed(default=None, validation_alias="ADMIN_API_KEY")
     webhook_secret: SecretStr | None = _deployed(default=None, validation_alias="MLFLOW_WEBHOOK_SECRET")
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
@@ -135,6 +157,7 @@ class Settings(BaseSettings):
     @field_validator(
         "model_alias", "model_stage", "model_version", "model_uri", "model_run_id",
         "model_run_name", "storage_account_url", "azure_client_id",
+        "model_signing_public_keys", "model_signing_key",
         # Blank secrets are unset: an empty MLFLOW_WEBHOOK_SECRET would otherwise be an
         # HMAC key anyone can sign with (settings files list every name, most left "").
         "admin_api_key", "webhook_secret", "storage_connection_string",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
 
@@ -28,10 +29,8 @@ def blob_service(settings: Settings, *, timeout: float | None = None) -> BlobSer
     # The account URL wins: in Azure, `AzureWebJobsStorage` (read as a connection string
     # fallback) can hold the Functions host's own account, never the models account.
     if settings.storage_account_url:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
-        return BlobServiceClient(settings.storage_account_url, credential=credential, **options)
+        return BlobServiceClient(settings.storage_account_url, credential=credential(settings),
+                                 **options)
     if settings.storage_connection_string is not None:
         return BlobServiceClient.from_connection_string(
             settings.storage_connection_string.get_secret_value(), **options
@@ -44,3 +43,16 @@ def blob_service(settings: Settings, *, timeout: float | None = None) -> BlobSer
 
 def container(settings: Settings, name: str, *, timeout: float | None = None) -> ContainerClient:
     return blob_service(settings, timeout=timeout).get_container_client(name)
+
+
+def credential(settings: Settings) -> Any:
+    """The process's Azure credential (managed identity in Azure), built once per client id:
+    each DefaultAzureCredential keeps its own token cache."""
+    return _credential(settings.azure_client_id)
+
+
+@lru_cache(maxsize=4)
+def _credential(client_id: str | None) -> Any:
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(managed_identity_client_id=client_id)

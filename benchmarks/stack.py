@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ class Stack:
     version: str = ""
     trusted_types: tuple[str, ...] = ()
     name: str = MODEL_NAME
+    signing_key: Path | None = None
+    public_key: Path | None = None
     base_settings: Any = None  # use these Settings instead of ones built from the services
 
     @property
@@ -37,6 +38,7 @@ class Stack:
             "MODEL_STORAGE_CONNECTION_STRING": self.storage.connection_string,
             "MODEL_REFRESH_SECONDS": "0",
             "FUNCTIONS_AUTH_LEVEL": "ANONYMOUS",
+            "MODEL_SIGNING_PUBLIC_KEYS": str(self.public_key),
         }
 
     def settings(self) -> Any:
@@ -47,7 +49,9 @@ class Stack:
         return Settings(mlflow_tracking_uri=self.mlflow.url, model_name=self.name,
                         model_alias=ALIAS,
                         storage_connection_string=self.storage.connection_string,
-                        model_refresh_seconds=0.0, experiment_name="benchmarks")
+                        model_refresh_seconds=0.0, experiment_name="benchmarks",
+                        model_signing_key=str(self.signing_key),
+                        model_signing_public_keys=str(self.public_key))
 
     def stop(self) -> None:
         for service in (self.mlflow, self.storage):
@@ -60,15 +64,20 @@ class Stack:
 def start(workdir: Path) -> Stack:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    from app.signing.keys import generate
+
     mlflow, storage = start_services(workdir)
-    return Stack(workdir, mlflow, storage)
+    private, public = generate(workdir / "signing")
+    return Stack(workdir, mlflow, storage, signing_key=private, public_key=public)
 
 
 def publish_model(stack: Stack) -> None:
-    """Train, register and promote the sample model (which also publishes the blob fallback)."""
+    """Train, sign, register and promote the sample model (which also publishes the blob
+    fallback)."""
     from app.lifecycle import promotion
     from app.lifecycle.training import train
-    from app.model_loading.registry import TRUSTED_TYPES_TAG, client
+    from app.model_loading import loader, trust
+    from app.model_loading.refs import ModelRef
 
     settings = stack.settings()
     result = train(settings, alpha=1.0)
@@ -76,8 +85,10 @@ def publish_model(stack: Stack) -> None:
     if not decision.promoted:
         raise RuntimeError(f"the sample model was not promoted: {decision.reason}")
     stack.version = result.version
-    mv = client(settings).get_model_version(stack.name, result.version)
-    stack.trusted_types = tuple(json.loads(mv.tags.get(TRUSTED_TYPES_TAG) or "[]"))
+    manifest = trust.verify(settings, loader.resolve(settings, ModelRef("version", stack.name,
+                                                                        result.version)))
+    assert manifest is not None
+    stack.trusted_types = manifest.claims.trusted_types
 
 
 def download_model_file(stack: Stack, dest: Path) -> Path:
@@ -85,7 +96,7 @@ def download_model_file(stack: Stack, dest: Path) -> Path:
     import mlflow.artifacts
     import yaml
 
-    from app.model_loading.registry import client
+    from app.model_loading.fetch_mlflow import client
 
     settings = stack.settings()
     uri = client(settings).get_model_version_download_uri(stack.name, stack.version)

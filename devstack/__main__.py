@@ -20,11 +20,26 @@ from devstack.services import ROOT, AzuriteProcess, MLflowServer
 STATE = ROOT / ".local"
 
 
+def _signing_keys() -> tuple[str, str]:
+    """The local stack's signing key pair (made once): the sample model is signed with the
+    private key, the API trusts only the public one."""
+    from app.signing.keys import generate
+
+    folder = STATE / "signing"
+    private, public = folder / "private.pem", folder / "public.pem"
+    if not private.is_file() or not public.is_file():
+        print(f"creating a local model-signing key pair in {folder} ...", flush=True)
+        private, public = generate(folder)
+    return str(private), str(public)
+
+
 def _settings_values(mlflow: MLflowServer, azurite: AzuriteProcess, model_name: str) -> dict[str, str]:
     example = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+    private, public = _signing_keys()
     values = {**example, "MLFLOW_TRACKING_URI": mlflow.url, "MODEL_NAME": model_name,
               "AzureWebJobsStorage": azurite.connection_string,
-              "MODEL_STORAGE_CONNECTION_STRING": azurite.connection_string}
+              "MODEL_STORAGE_CONNECTION_STRING": azurite.connection_string,
+              "MODEL_SIGNING_KEY": private, "MODEL_SIGNING_PUBLIC_KEYS": public}
     return values
 
 

@@ -55,11 +55,13 @@ async def ready(m: ModelManager = Depends(manager)) -> JSONResponse:
     body: dict[str, Any] = {
         "uptime_seconds": round(time.monotonic() - m.started_monotonic, 1),
         "registry": _registry(m),
+        "fallback": {"version": m.fallback.version, "in_sync": m.fallback_in_sync},
     }
     if model is None:
         body.update(status="unavailable", error="model_unavailable",
                     message="No model is loaded yet.", reason=m.unavailable_reason,
                     loading=m.loading)
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
-    body.update(status="ready", model=model.summary(), loaded_at=model.loaded_at)
+    body.update(status="ready", model={**model.summary(), "signed": model.trust == "signed"},
+                loaded_at=model.loaded_at)
     return JSONResponse(body)

@@ -20,7 +20,10 @@ from app.api.deps import settings as app_settings
 from app.errors import ApiError, error_responses
 from app.json_response import JSONResponse
 from app.lifecycle import operations, promotion
-from app.model_loading import registry
+from app.lifecycle.fallback_publisher import FallbackNotConfigured
+from app.model_loading import fetch_mlflow
+from app.model_loading.failures import as_load_error, is_unreachable
+from app.model_loading.types import LoadError, UnreachableError
 from app.security import require_admin
 from app.settings import Settings
 
@@ -96,7 +99,7 @@ async def _call(settings: Settings, fn: Callable[..., T], *args: Any, **kwargs: 
     """Run ``fn(settings, ...)`` off the event loop; map registry failures to HTTP errors."""
     from mlflow.exceptions import MlflowException
 
-    registry.configure_mlflow_client(settings)  # bounded timeouts, no retry storms
+    fetch_mlflow.configure(settings)  # bounded timeouts, no retry storms
     try:
         return await run_in_threadpool(fn, settings, *args, **kwargs)
     except ApiError:
@@ -106,7 +109,7 @@ async def _call(settings: Settings, fn: Callable[..., T], *args: Any, **kwargs: 
         message = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:300]
         if "RESOURCE_DOES_NOT_EXIST" in code or "not found" in message.lower():
             raise ApiError(404, "not_found", message) from None
-        if registry.is_unreachable(exc):
+        if is_unreachable(exc):
             raise _unreachable(exc) from None
         if "INVALID_PARAMETER_VALUE" in code:
             raise ApiError(400, "invalid_request", message) from None
@@ -114,15 +117,38 @@ async def _call(settings: Settings, fn: Callable[..., T], *args: Any, **kwargs: 
         raise ApiError(502, "registry_error", message) from None
     except promotion.NothingToRollBack as exc:
         raise ApiError(409, "nothing_to_roll_back", str(exc)) from None
+    except FallbackNotConfigured as exc:
+        raise ApiError(409, "fallback_not_configured", str(exc),
+                       field="publish_fallback") from None
+    except ValueError as exc:  # the lifecycle functions' own input checks
+        raise ApiError(400, "invalid_request", str(exc)[:300]) from None
+    except promotion.PublishFailed as exc:
+        log.warning("%s", exc)
+        raise ApiError(503, "fallback_publish_failed", str(exc)) from None
+    except LoadError as exc:  # e.g. the target version is not signed: nothing moved
+        failure = as_load_error(exc)
+        if isinstance(failure, UnreachableError):
+            raise ApiError(503, "dependency_unavailable", str(failure)) from None
+        raise ApiError(409, "not_servable", str(failure)) from None
     except Exception as exc:
-        if registry.is_unreachable(exc):
+        if is_unreachable(exc):
             raise _unreachable(exc) from None
         raise
 
 
 def _unreachable(exc: BaseException) -> ApiError:
-    log.warning("registry unreachable: %s", registry.wrap_error(exc))
+    log.warning("registry unreachable: %s", as_load_error(exc))
     return ApiError(503, "registry_unavailable", "The MLflow registry did not answer in time.")
+
+
+async def _writes_enabled(request: Request) -> None:
+    """Promotion and rollback write to the registry and the fallback container. Where this
+    instance's identity may not (Azure, as deployed: read-only), say where they run instead."""
+    if not app_settings(request).registry_writes_enabled:
+        raise ApiError(403, "registry_writes_disabled",
+                       "This deployment is read-only on the registry and the fallback: promote "
+                       "and roll back with `python -m app promote|rollback` as the CI or "
+                       "operator identity (REGISTRY_WRITES_ENABLED=false).")
 
 
 def _follow(request: Request, name: str) -> bool:
@@ -163,6 +189,7 @@ async def compare(
 
 
 @router.post("/models/{name}/promote", summary="Promote a version through a quality gate",
+             dependencies=[Depends(_writes_enabled)],
              responses={**_ERRORS, **error_responses(400, 409, 422)})
 async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JSONResponse:
     settings = app_settings(request)
@@ -178,6 +205,7 @@ async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JS
 
 
 @router.post("/models/{name}/rollback", summary="Point the alias back at its previous holder",
+             dependencies=[Depends(_writes_enabled)],
              responses={**_ERRORS, **error_responses(400, 409, 422)})
 async def rollback(request: Request, name: ModelName,
                    body: Annotated[RollbackRequest | None, Body()] = None) -> JSONResponse:

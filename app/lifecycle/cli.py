@@ -21,7 +21,7 @@ def cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
         alias=None if args.stage else args.alias, stage=args.stage,
         gate=promotion.Gate.parse(args.min_metric) if args.min_metric else None,
         must_beat_champion=args.beat_champion, archive_existing=not args.keep_existing,
-        publish=not args.no_publish)
+        publish=not args.no_fallback)
     _print(decision.as_dict())
     return 0 if decision.promoted else 3
 
@@ -30,7 +30,7 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from app.lifecycle import promotion
 
     decision = promotion.rollback(settings, args.model_name or settings.model_name, args.alias,
-                                  publish=not args.no_publish)
+                                  publish=not args.no_fallback)
     _print(decision.as_dict())
     return 0
 
@@ -75,7 +75,45 @@ def cmd_cleanup(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     from app.lifecycle import operations
 
-    _print(operations.register(settings, args.run_id, args.model_name or settings.model_name))
+    _print(operations.register(settings, args.run_id, args.model_name or settings.model_name,
+                               trust_types=args.trust, allow_pickle_format=args.pickle))
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
+    from app.lifecycle import signing
+
+    if args.run_id:
+        result = signing.sign_run(settings, args.run_id, args.artifact_path,
+                                  trust_types=args.trust, allow_pickle_format=args.pickle)
+    elif args.version:
+        result = signing.sign_version(settings, args.model_name or settings.model_name,
+                                      args.version, trust_types=args.trust,
+                                      allow_pickle_format=args.pickle)
+    else:
+        raise ValueError("sign needs --version N (a registry version) or --run-id ID")
+    _print(result.as_dict())
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.lifecycle import signing
+
+    _print(signing.verify_version(settings, args.model_name or settings.model_name, args.version,
+                                  Path(args.export) if args.export else None))
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.signing.keys import generate
+
+    private, public = generate(Path(args.out))
+    _print({"private_key": str(private), "public_key": str(public),
+            "next": f"MODEL_SIGNING_KEY={private} MODEL_SIGNING_PUBLIC_KEYS={public}"})
     return 0
 
 
@@ -97,13 +135,16 @@ def register(sub: Any) -> None:
     promote.add_argument("--beat-champion", action="store_true")
     promote.add_argument("--keep-existing", action="store_true",
                          help="with --stage, do not archive versions already in that stage")
-    promote.add_argument("--no-publish", action="store_true")
+    promote.add_argument("--no-fallback", "--no-publish", dest="no_fallback", action="store_true",
+                         help="do not publish the blob fallback (otherwise a publish failure, "
+                              "or no storage configured, stops the promotion)")
     promote.set_defaults(handler=cmd_promote)
 
     rollback = sub.add_parser("rollback", help="give the alias back to its previous holder")
     rollback.add_argument("--model-name")
     rollback.add_argument("--alias", default="champion")
-    rollback.add_argument("--no-publish", action="store_true")
+    rollback.add_argument("--no-fallback", "--no-publish", dest="no_fallback", action="store_true",
+                          help="do not publish the blob fallback for the restored version")
     rollback.set_defaults(handler=cmd_rollback)
 
     compare = sub.add_parser("compare", help="versions side by side with aliases and metrics")
@@ -124,7 +165,37 @@ def register(sub: Any) -> None:
     cleanup.add_argument("--apply", action="store_true")
     cleanup.set_defaults(handler=cmd_cleanup)
 
-    reg = sub.add_parser("register", help="register runs:/<run-id>/model as a new version")
+    reg = sub.add_parser("register", help="register runs:/<run-id>/model as a new version "
+                                          "and sign it")
     reg.add_argument("--model-name")
     reg.add_argument("--run-id", required=True)
+    _trust_arguments(reg)
     reg.set_defaults(handler=cmd_register)
+
+    sign = sub.add_parser("sign", help="sign a registry version (or a run artifact) with "
+                                       "MODEL_SIGNING_KEY; prints the files it signs")
+    sign.add_argument("--model-name")
+    sign.add_argument("--version", help="the registry version to sign")
+    sign.add_argument("--run-id", help="sign runs:/<run-id>/<artifact-path> instead")
+    sign.add_argument("--artifact-path", default="model")
+    _trust_arguments(sign)
+    sign.set_defaults(handler=cmd_sign)
+
+    verify = sub.add_parser("verify", help="check a version's signature and files; --export "
+                                           "leaves them for `model_signing verify`")
+    verify.add_argument("--model-name")
+    verify.add_argument("--version", required=True)
+    verify.add_argument("--export", metavar="DIR", help="an empty directory to download into")
+    verify.set_defaults(handler=cmd_verify)
+
+    keygen = sub.add_parser("keygen", help="make a local EC P-256 signing key pair")
+    keygen.add_argument("--out", required=True, metavar="DIR")
+    keygen.set_defaults(handler=cmd_keygen)
+
+
+def _trust_arguments(parser: Any) -> None:
+    parser.add_argument("--trust", action="append", default=[], metavar="TYPE",
+                        help="a type skops does not trust by default that you trust (repeatable)")
+    parser.add_argument("--pickle", action="store_true",
+                        help="confirm signing a pickle-based model (it loads only with "
+                             "ALLOW_PICKLE=true)")

@@ -1,59 +1,58 @@
-"""Publish a registry version to the blob fallback (model bytes + current.json pointer)."""
+"""Publish a registry version to the blob fallback: its signed files and its signature.
+
+Nothing is deserialized and nothing is re-signed: the version's signature must verify
+against the operator's keys, every file copied is checked against it, and the same bundle
+is stored next to the copy, so instances verify the fallback exactly as they verify the
+registry (a container writer cannot widen what was signed).
+"""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from app.model_loading import artifacts, blob_fallback, registry
-from app.model_loading.blob_fallback import FallbackPointer
+from app.model_loading import fetch_blob, loader, trust
+from app.model_loading.fetch_blob import FallbackPointer
+from app.model_loading.refs import ModelRef
+from app.model_loading.types import LoadError
 from app.settings import Settings
+from app.signing.tree import digest_tree
 
-DIGEST_TAG = "serving.fallback_sha256"
+MAX_FILE_BYTES = 1024 * 1024 * 1024
 
 
-def publish_version(settings: Settings, model_name: str, version: str,
-                    trust: list[str] | None = None) -> FallbackPointer:
-    """Copy version ``version`` of ``model_name`` into the fallback container.
+class FallbackNotConfigured(ValueError):
+    """Promotion would publish the fallback, but no storage is configured."""
 
-    skops bytes are published unchanged; a pickle-format model is converted to skops
-    (which needs ALLOW_PICKLE to read it once). Types skops does not trust by default
-    must be confirmed with ``trust``; they are recorded in the pointer.
-    """
-    import mlflow.artifacts
 
-    registry.configure_mlflow_client(settings)
-    resolved = registry.resolve(settings, registry.ModelRef("version", model_name, str(version)))
-    client = registry.client(settings)
-    trusted = set(settings.skops_trusted_types) | set(trust or [])
-    mv = client.get_model_version(model_name, str(version))
-    trusted |= set(registry._json_list(mv.tags.get(registry.TRUSTED_TYPES_TAG)))
+def publish_version(settings: Settings, model_name: str, version: str) -> FallbackPointer:
+    """Copy version ``version`` of ``model_name`` (files + signature) into the fallback."""
+    if not settings.has_storage:
+        raise FallbackNotConfigured(
+            "no blob storage is configured (MODEL_STORAGE_ACCOUNT_URL or "
+            "MODEL_STORAGE_CONNECTION_STRING), so the fallback cannot be published; "
+            "pass --no-fallback to promote without it")
+    resolved = loader.resolve(settings, ModelRef("version", model_name, str(version)))
+    manifest = trust.verify(settings, resolved)
+    if manifest is None:  # REQUIRE_SIGNED_MODELS=false: copy the unsigned directory as is
+        files = _unsigned_files(settings, model_name, str(version))
+        signature = b""
+    else:
+        reader, _ = loader.reader(settings, resolved)
+        checked = trust.ArtifactFiles(reader, manifest)
+        files = {name: checked.read(name, MAX_FILE_BYTES) for name in checked.names}
+        assert resolved.signature is not None
+        signature = resolved.signature
+    return fetch_blob.publish(settings, model_name, str(version), files, signature,
+                              source_uri=resolved.uri)
+
+
+def _unsigned_files(settings: Settings, model_name: str, version: str) -> dict[str, bytes]:
+    from app.lifecycle.signing import download, version_location
+
     with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
-        # Ask this server for the concrete location (a models:/ URI would go through
-        # MLflow's process-global registry URI, which may name another server).
-        location = client.get_model_version_download_uri(model_name, str(version))
-        local = Path(mlflow.artifacts.download_artifacts(
-            artifact_uri=location, dst_path=tmp,
-            tracking_uri=settings.mlflow_tracking_uri))
-        model = registry.load_local(settings, local, resolved, trusted, {})
-        from mlflow.models import Model
-
-        flavor = Model.load(str(local / "MLmodel")).flavors["sklearn"]
-        data = (local / flavor["pickled_model"]).read_bytes()
-    if flavor.get("serialization_format") != "skops":
-        obj = artifacts.deserialize(data, artifacts.PICKLE, trusted=[], allow_pickle=True)
-        data = artifacts.serialize_skops(obj)
-    needed = artifacts.untrusted_types(data)
-    unconfirmed = [t for t in needed if t not in trusted]
-    if unconfirmed:
-        raise ValueError("these types need --trust before publishing: " + ", ".join(unconfirmed))
-    try:
-        metrics = dict(client.get_run(resolved.run_id).data.metrics) if resolved.run_id else {}
-    except Exception:  # noqa: BLE001
-        metrics = {}
-    from dataclasses import replace
-
-    model = replace(model, metrics=metrics)
-    pointer = blob_fallback.publish(settings, model, data, artifacts.SKOPS, needed)
-    client.set_model_version_tag(model_name, str(version), DIGEST_TAG, pointer.sha256)
-    return pointer
+        local = download(settings, version_location(settings, model_name, version), Path(tmp))
+        names = digest_tree(local)
+        if "MLmodel" not in names:
+            raise LoadError(f"version {version} of {model_name} has no MLmodel file")
+        return {name: (local / name).read_bytes() for name in names}

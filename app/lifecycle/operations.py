@@ -6,14 +6,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from app.model_loading.registry import client
+from app.model_loading.fetch_mlflow import client, literal
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _quote(name: str) -> str:
-    return name.replace("'", "''")
 
 
 _PROTECTED_STAGES = {"None", "Archived", ""}
@@ -26,7 +22,7 @@ def _iso(millis: int | None) -> str | None:
 
 
 def _versions(settings: Settings, name: str) -> list[Any]:
-    found = client(settings).search_model_versions(f"name='{_quote(name)}'")
+    found = client(settings).search_model_versions(f"name = {literal(name)}")
     return sorted(found, key=lambda mv: int(mv.version), reverse=True)
 
 
@@ -95,7 +91,7 @@ def fallback_version(settings: Settings, name: str) -> str | None:
     """The version the blob fallback pointer backs, or None if unknown/unreadable."""
     if not settings.has_storage:
         return None
-    from app.model_loading.blob_fallback import read_pointer
+    from app.model_loading.fetch_blob import read_pointer
 
     try:
         return str(read_pointer(settings, name).version)
@@ -133,16 +129,26 @@ def cleanup(settings: Settings, name: str, keep: int, apply: bool = False) -> di
             ("deleted" if apply else "would_delete"): deleted}
 
 
-def register(settings: Settings, run_id: str, name: str) -> dict[str, Any]:
+def register(settings: Settings, run_id: str, name: str, *, trust_types: list[str] | None = None,
+             allow_pickle_format: bool = False, sign: bool = True) -> dict[str, Any]:
+    """Register ``runs:/<run_id>/model`` as a new version and sign it (when a signing key is
+    configured and ``sign``); skops types beyond the defaults must be confirmed."""
     import mlflow
 
-    from app.model_loading.registry import configure_mlflow_client
+    from app.model_loading.fetch_mlflow import configure
 
-    configure_mlflow_client(settings)
+    configure(settings)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mv = mlflow.register_model(f"runs:/{run_id}/model", name)
-    client(settings).set_model_version_tag(name, mv.version, "serving.skops_trusted_types", "[]")
-    return {"model_name": name, "version": str(mv.version), "run_id": run_id}
+    out: dict[str, Any] = {"model_name": name, "version": str(mv.version), "run_id": run_id,
+                           "signed": False}
+    if sign and settings.model_signing_key:
+        from app.lifecycle.signing import sign_version
+
+        signed = sign_version(settings, name, str(mv.version), trust_types=trust_types or [],
+                              allow_pickle_format=allow_pickle_format)
+        out |= {"signed": True, "key_id": signed.key_id, "files": sorted(signed.files)}
+    return out
 
 
 WEBHOOK_EVENTS = ("model_version_alias.created", "model_version_alias.deleted")

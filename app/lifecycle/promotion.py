@@ -1,4 +1,10 @@
-"""Promotion with a quality gate, alias history, rollback, and fallback publishing."""
+"""Promotion with a quality gate, alias history, rollback, and fallback publishing.
+
+A promotion never half-happens (review finding F12): the version's signature is checked and
+the blob fallback is published *first*; the alias (or stage) moves last. If any step fails,
+nothing has moved and the caller gets the reason. Without storage the publish is an error,
+unless the caller opts out (``publish=False``, CLI ``--no-fallback``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.model_loading.registry import client, configure_mlflow_client
+from app.model_loading import loader, trust
+from app.model_loading.fetch_mlflow import client, configure
+from app.model_loading.refs import ModelRef
+from app.model_loading.types import LoadError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,7 +66,8 @@ class Decision:
     alias: str | None = None
     stage: str | None = None
     previous_version: str | None = None
-    fallback_sha256: str | None = None
+    fallback_version: str | None = None
+    signed_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,24 +128,62 @@ def evaluate_gate(settings: Settings, name: str, version: str, gate: Gate | None
     return True, reason
 
 
+def check_signed(settings: Settings, name: str, version: str) -> str | None:
+    """The id of the key that signed ``version`` (None for an unsigned version in migration
+    mode); raises LoadError when its signature is missing or does not verify."""
+    manifest = trust.verify(settings, loader.resolve(settings, ModelRef("version", name, version)))
+    return manifest.key_id if manifest else None
+
+
+class PublishFailed(LoadError):
+    """The fallback could not be published; nothing was promoted."""
+
+
+def _publish_first(settings: Settings, name: str, version: str, publish: bool) -> str | None:
+    if not publish:
+        return None
+    from app.lifecycle.fallback_publisher import FallbackNotConfigured, publish_version
+    from app.model_loading.failures import short
+    from app.redact import redact
+
+    try:
+        return publish_version(settings, name, version).version
+    except FallbackNotConfigured:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported whole: nothing moved
+        reason = str(exc) if isinstance(exc, LoadError) else short(exc)
+        raise PublishFailed(redact(f"publishing version {version} to the blob fallback failed, "
+                                   f"so nothing was promoted: {reason}")) from None
+
+
 def promote(settings: Settings, name: str, version: str, *, alias: str | None = None,
             stage: str | None = None, gate: Gate | None = None, must_beat_champion: bool = False,
             archive_existing: bool = True, publish: bool = True) -> Decision:
-    """Point ``alias`` (or move ``stage``) to ``version`` if it passes the gate."""
-    configure_mlflow_client(settings)
-    if not alias and not stage:
-        raise ValueError("promote needs an alias or a stage")
+    """Point ``alias`` (or move ``stage``) to ``version`` if it passes the gate and is signed.
+
+    Order: gate, signature, fallback publish, decision tag, then the alias/stage."""
+    configure(settings)
+    if bool(alias) == bool(stage):
+        raise ValueError("promote needs either an alias or a stage, not both")
     version = str(version)
     mlflow_client = client(settings)
     mlflow_client.get_model_version(name, version)  # raises if the version does not exist
     previous = alias_holder(settings, name, alias) if alias else None
     ok, reason = evaluate_gate(settings, name, version, gate,
                                previous if must_beat_champion else None)
-    stamp = datetime.now(UTC).isoformat()
+    signed_by = None
+    if ok:
+        try:
+            signed_by = check_signed(settings, name, version)
+        except LoadError as exc:
+            ok, reason = False, f"version {version} cannot be served: {exc}"
+    decision = Decision(name, version, ok, reason, alias, stage, previous, signed_by=signed_by)
+    if ok:
+        decision.fallback_version = _publish_first(settings, name, version, publish)
     mlflow_client.set_model_version_tag(
         name, version, DECISION_TAG,
-        json.dumps({"promoted": ok, "reason": reason, "alias": alias, "stage": stage, "at": stamp}))
-    decision = Decision(name, version, ok, reason, alias, stage, previous)
+        json.dumps({"promoted": ok, "reason": reason, "alias": alias, "stage": stage,
+                    "at": datetime.now(UTC).isoformat()}))
     if not ok:
         log.info("version %s of %s not promoted: %s", version, name, reason)
         return decision
@@ -150,18 +198,15 @@ def promote(settings: Settings, name: str, version: str, *, alias: str | None = 
     if stage:
         mlflow_client.transition_model_version_stage(
             name, version, stage.capitalize(), archive_existing_versions=archive_existing)
-    if publish and settings.has_storage:
-        from app.lifecycle.fallback_publisher import publish_version
-
-        decision.fallback_sha256 = publish_version(settings, name, version).sha256
     log.info("promoted version %s of %s: %s", version, name, reason)
     return decision
 
 
 def rollback(settings: Settings, name: str, alias: str = "champion",
              publish: bool = True) -> Decision:
-    """Point ``alias`` back at the version that held it before the current one."""
-    configure_mlflow_client(settings)
+    """Point ``alias`` back at the version that held it before the current one (signature
+    checked and fallback published first, as for a promotion)."""
+    configure(settings)
     current = alias_holder(settings, name, alias)
     history = alias_history(settings, name, alias)
     if current is not None and history and history[-1] != current:
@@ -171,12 +216,10 @@ def rollback(settings: Settings, name: str, alias: str = "champion",
     if not history:
         raise NothingToRollBack(f"no earlier holder of alias {alias!r} to roll back to")
     target = history[-1]
+    signed_by = check_signed(settings, name, target)
+    fallback_version = _publish_first(settings, name, target, publish)
     client(settings).set_registered_model_alias(name, alias, target)
     _set_history(settings, name, alias, history)
-    decision = Decision(name, target, True, f"rolled back from version {current}", alias,
-                        previous_version=current)
-    if publish and settings.has_storage:
-        from app.lifecycle.fallback_publisher import publish_version
-
-        decision.fallback_sha256 = publish_version(settings, name, target).sha256
-    return decision
+    return Decision(name, target, True, f"rolled back from version {current}", alias,
+                    previous_version=current, fallback_version=fallback_version,
+                    signed_by=signed_by)

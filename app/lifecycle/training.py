@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from app.model_loading.registry import TRUSTED_TYPES_TAG, configure_mlflow_client
+from app.model_loading.fetch_mlflow import configure
 from app.settings import Settings
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
@@ -36,6 +36,7 @@ class TrainResult:
     version: str
     metrics: dict[str, float]
     model_uri: str
+    signed_by: str | None = None  # id of the signing key; None when MODEL_SIGNING_KEY is unset
 
 
 def load_data(task: Task = "regression") -> tuple[pd.DataFrame, pd.Series]:
@@ -118,7 +119,7 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
     from mlflow.models import infer_signature
     from sklearn.model_selection import train_test_split
 
-    configure_mlflow_client(settings)
+    configure(settings)
     # MLflow validates the input example by reloading the model it just saved: this
     # process made those bytes, so trusting them here is safe.
     os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
@@ -158,8 +159,13 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
         run_id = run.info.run_id
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
-    client.set_model_version_tag(name, version, TRUSTED_TYPES_TAG, json.dumps(untrusted))
     for key in QUALITY_METRICS[task]:
         client.set_model_version_tag(name, version, f"metric.{key}", f"{metrics[key]:.6g}")
+    signed_by = None
+    if settings.model_signing_key:
+        from app.lifecycle.signing import sign_version
+
+        # The types this process's own pipeline needs are confirmed: it built the object.
+        signed_by = sign_version(settings, name, version, trust_types=untrusted).key_id
     return TrainResult(run_id=run_id, model_name=name, version=version, metrics=metrics,
-                       model_uri=f"models:/{name}/{version}")
+                       model_uri=f"models:/{name}/{version}", signed_by=signed_by)

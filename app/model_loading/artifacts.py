@@ -1,16 +1,15 @@
 """Turning verified model bytes into a Python object, and nothing else.
 
 Trust model: skops files load only when every type they reference is trusted by skops
-itself, listed by our own publish/register step, or listed by the operator
-(``SKOPS_TRUSTED_TYPES``). A trusted-types list stored *inside* an artifact (MLflow's
-MLmodel file) is never used. Plain pickle runs arbitrary code, so it loads only when the
-operator sets ``ALLOW_PICKLE=true``, and always after the digest has been checked.
+itself, listed in the model's verified signature, or listed by the operator
+(``SKOPS_TRUSTED_TYPES``); a list in a tag, a pointer or MLmodel is never used. Pickle runs
+arbitrary code, so it loads only from a signed artifact and when the operator sets
+``ALLOW_PICKLE=true``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import logging
 import pickle
@@ -21,20 +20,12 @@ from app.model_loading.types import LoadError
 
 SKOPS = "skops"
 PICKLE = "pickle"
-FORMATS = (SKOPS, PICKLE)
+CLOUDPICKLE = "cloudpickle"  # MLflow's default for scikit-learn; read with pickle
+FORMATS = (SKOPS, PICKLE, CLOUDPICKLE)
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def verify_digest(data: bytes, expected: str) -> None:
-    actual = sha256_hex(data)
-    if not hmac.compare_digest(actual, expected.lower()):
-        raise LoadError(
-            f"digest mismatch: the blob's sha256 is {actual[:12]}..., the pointer says "
-            f"{expected[:12]}...; refusing to deserialize it"
-        )
 
 
 def import_deserializer() -> None:
@@ -60,7 +51,7 @@ def untrusted_types(data: bytes) -> list[str]:
 
 
 def deserialize(data: bytes, fmt: str, *, trusted: Iterable[str], allow_pickle: bool) -> Any:
-    """Deserialize bytes whose digest the caller has already checked."""
+    """Deserialize bytes whose signature the caller has already checked."""
     if fmt == SKOPS:
         import skops.io
 
@@ -75,11 +66,11 @@ def deserialize(data: bytes, fmt: str, *, trusted: Iterable[str], allow_pickle: 
             return skops.io.loads(data, trusted=sorted(allowed) or None)
         except Exception as exc:  # noqa: BLE001
             raise LoadError(f"skops could not load the model: {type(exc).__name__}") from None
-    if fmt in (PICKLE, "cloudpickle"):
+    if fmt in (PICKLE, CLOUDPICKLE):
         if not allow_pickle:
             raise LoadError("the artifact is a pickle and ALLOW_PICKLE is off; refusing to unpickle it")
         try:
-            return pickle.load(io.BytesIO(data))  # noqa: S301 - digest-checked, operator opted in
+            return pickle.load(io.BytesIO(data))  # noqa: S301 - signed, operator opted in
         except Exception as exc:  # noqa: BLE001
             raise LoadError(f"the pickle could not be loaded: {type(exc).__name__}") from None
     raise LoadError(f"unknown serialization format {fmt!r}")

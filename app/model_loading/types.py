@@ -1,8 +1,7 @@
-"""What a load produces (a servable model) and what each attempt records."""
+"""What a load produces (a servable model), what it starts from, and what each attempt records."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +12,9 @@ import pandas as pd
 from app.input_schema import InputSchema
 
 Source = Literal["registry", "blob_fallback"]
+# How the served bytes came to be trusted: a verified signature, or (REQUIRE_SIGNED_MODELS=false,
+# migration only) nothing but the operator's own skops trust list.
+Trust = Literal["signed", "unsigned"]
 
 
 class LoadError(Exception):
@@ -37,6 +39,24 @@ class LoadAttempt:
 
 
 @dataclass(frozen=True)
+class Resolved:
+    """One concrete model to load: a registry version, a run artifact, or the blob copy.
+
+    ``signature`` is the signature bundle as found next to it (a version tag, a run tag, a
+    blob); it is only a claim until verified."""
+
+    name: str
+    version: str | None
+    run_id: str | None
+    uri: str  # models:/name/3, runs:/id/path or blob://container/name/3
+    source: Source = "registry"
+    alias: str | None = None
+    stage: str | None = None
+    artifact_path: str | None = None
+    signature: bytes | None = None
+
+
+@dataclass(frozen=True)
 class LoadedModel:
     name: str
     version: str | None
@@ -51,8 +71,11 @@ class LoadedModel:
     sha256: str | None = None
     model_class: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    flavor: str | None = None
+    format: str | None = None
+    trust: Trust = "signed"
+    signed_by: str | None = None  # id (sha256 of the PEM) of the key that verified it
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    loaded_monotonic: float = field(default_factory=time.monotonic)
 
     def predict(self, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
         return self.predict_fn(frame, params)
@@ -72,6 +95,11 @@ class LoadedModel:
             "loaded_at": self.loaded_at,
             "sha256": self.sha256,
             "model_class": self.model_class,
+            "flavor": self.flavor,
+            "format": self.format,
+            "signed": self.trust == "signed",
+            "trust": self.trust,
+            "signed_by": self.signed_by,
             "signature": self.signature,
             "metrics": self.metrics,
         }

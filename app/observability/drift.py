@@ -148,9 +148,9 @@ def observed_columns(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
 
 
 def training_stats(settings: Settings, model_name: str, version: str) -> tuple[str, dict[str, Any]]:
-    from app.model_loading.registry import client, configure_mlflow_client
+    from app.model_loading.fetch_mlflow import client, configure
 
-    configure_mlflow_client(settings)
+    configure(settings)
     mlflow_client = client(settings)
     run_id = mlflow_client.get_model_version(model_name, version).run_id
     if not run_id:

@@ -53,10 +53,21 @@ class ManagerCollector(Collector):
     def collect(self) -> Iterator[Any]:
         m = self.manager
         info = GaugeMetricFamily("model_info", "The model being served (value 1)",
-                                 labels=["model", "version", "source"])
+                                 labels=["model", "version", "source", "trust"])
         if m.current is not None:
-            info.add_metric([m.current.name, str(m.current.version), m.current.source], 1)
+            info.add_metric([m.current.name, str(m.current.version), m.current.source,
+                             m.current.trust], 1)
         yield info
+        fallback = GaugeMetricFamily("model_fallback_info",
+                                     "The version the blob fallback holds (value 1)",
+                                     labels=["version"])
+        if m.fallback.version is not None:
+            fallback.add_metric([m.fallback.version], 1)
+        yield fallback
+        yield GaugeMetricFamily("model_fallback_in_sync",
+                                "1 when the fallback holds the served version, 0 when not, "
+                                "-1 not yet known",
+                                value={True: 1, False: 0, None: -1}[m.fallback_in_sync])
         yield GaugeMetricFamily("model_loaded", "1 when a model is loaded",
                                 value=1 if m.current is not None else 0)
         reachable = GaugeMetricFamily("registry_reachable",

@@ -20,6 +20,9 @@ locals {
     MODEL_FALLBACK_CONTAINER  = azurerm_storage_container.models.name
     PREDICTION_LOG_ENABLED    = tostring(var.prediction_log_enabled)
     PREDICTION_LOG_CONTAINER  = azurerm_storage_container.prediction_logs.name
+    # The public half of the Key Vault signing key: the app verifies, it cannot sign.
+    MODEL_SIGNING_PUBLIC_KEYS = azurerm_key_vault_key.model_signing.public_key_pem
+    REGISTRY_WRITES_ENABLED   = tostring(var.registry_writes_enabled)
     ADMIN_API_KEY             = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.admin_api_key.versionless_id})"
     MLFLOW_WEBHOOK_SECRET     = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.webhook_secret.versionless_id})"
   }

@@ -55,3 +55,21 @@ resource "azurerm_key_vault_secret" "webhook_secret" {
 
   depends_on = [azurerm_role_assignment.deployer_key_vault_secrets_officer]
 }
+
+# The model-signing key (review findings F1/F2): the private half never leaves the vault.
+# `python -m app sign|train|register` signs with it through CryptographyClient.sign
+# (MODEL_SIGNING_KEY = this key's versionless id); the function app gets only the public
+# half, as an app setting (MODEL_SIGNING_PUBLIC_KEYS), and holds no role on the key.
+resource "azurerm_key_vault_key" "model_signing" {
+  #checkov:skip=CKV_AZURE_40:An expiry would stop every instance from verifying new models at once; rotate by adding a key version and re-signing (README "Trust model").
+  #checkov:skip=CKV_AZURE_112:HSM-backed keys need the premium SKU; the key is non-exportable software-protected (sign/verify only).
+  name         = "model-signing"
+  key_vault_id = azurerm_key_vault.this.id
+  key_type     = "EC"
+  curve        = "P-256"
+  key_opts     = ["sign", "verify"]
+  tags         = local.tags
+
+  # Data-plane write: creating a key needs Key Vault Crypto Officer first.
+  depends_on = [azurerm_role_assignment.deployer_key_vault_crypto_officer]
+}

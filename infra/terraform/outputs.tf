@@ -69,3 +69,13 @@ output "webhook_secret_name" {
   description = "Name (not value) of the MLflow webhook secret in key_vault_name."
   value       = azurerm_key_vault_secret.webhook_secret.name
 }
+
+output "model_signing_key_id" {
+  description = "Versionless id of the Key Vault model-signing key: MODEL_SIGNING_KEY for `python -m app sign|train|promote` in CI."
+  value       = azurerm_key_vault_key.model_signing.versionless_id
+}
+
+output "model_signing_public_key_pem" {
+  description = "Public half of the model-signing key (what MODEL_SIGNING_PUBLIC_KEYS holds; verify with `model_signing verify key`)."
+  value       = azurerm_key_vault_key.model_signing.public_key_pem
+}

@@ -97,6 +97,44 @@ resource "azurerm_role_assignment" "deployer_key_vault_secrets_officer" {
   principal_id         = local.deployer_object_id
 }
 
+# Create (and rotate) the model-signing key; no data-plane use of other keys is needed.
+resource "azurerm_role_assignment" "deployer_key_vault_crypto_officer" {
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Crypto Officer"
+  principal_id         = local.deployer_object_id
+}
+
+# Sign models (train/register/sign/promote from CI or an operator's shell): sign with
+# exactly this key, nothing else. Defaults to the deploying principal.
+resource "azurerm_role_assignment" "model_signer_crypto_user" {
+  for_each = toset(coalescelist(var.model_signer_object_ids, [local.deployer_object_id]))
+
+  scope                = azurerm_key_vault_key.model_signing.resource_versionless_id
+  role_definition_name = "Key Vault Crypto User"
+  principal_id         = each.value
+}
+
+# Optional (off by default): let the admin API's promote/rollback write from Azure.
+# Without it the function identity is read-only on the registry and the fallback, and
+# REGISTRY_WRITES_ENABLED=false makes those routes answer 403 naming the CLI.
+resource "azurerm_role_assignment" "function_models_writer" {
+  count = var.registry_writes_enabled ? 1 : 0
+
+  scope                = azurerm_storage_container.models.id
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = local.function_principal_id
+  principal_type       = "ServicePrincipal"
+}
+
+resource "azurerm_role_assignment" "function_ml_registry_writer" {
+  count = var.registry_writes_enabled ? 1 : 0
+
+  scope                = azurerm_machine_learning_workspace.this.id
+  role_definition_name = "AzureML Data Scientist"
+  principal_id         = local.function_principal_id
+  principal_type       = "ServicePrincipal"
+}
+
 # Publish verified fallback models into the models container.
 resource "azurerm_role_assignment" "deployer_models_contributor" {
   scope                = azurerm_storage_container.models.id

@@ -206,3 +206,20 @@ variable "ml_registry_reader_actions" {
     error_message = "ml_registry_reader_actions must be non-empty read actions under Microsoft.MachineLearningServices/workspaces/."
   }
 }
+
+variable "model_signer_object_ids" {
+  type        = list(string)
+  description = "Object ids of the principals that sign models (Key Vault Crypto User on the signing key only). Empty: the deploying principal."
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.model_signer_object_ids : can(regex("^[0-9a-fA-F-]{36}$", id))])
+    error_message = "model_signer_object_ids must be object GUIDs."
+  }
+}
+
+variable "registry_writes_enabled" {
+  type        = bool
+  description = "Let the admin API promote/roll back from Azure (grants the function identity write on the registry and the models container). Off: promotion runs from the CLI/CI identity."
+  default     = false
+}

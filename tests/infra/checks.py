@@ -528,6 +528,33 @@ def check_role_assignments(directory: Path) -> list[str]:
     return problems
 
 
+def check_model_signing(directory: Path) -> list[str]:
+    """The signing key signs only; the app gets its public half and no role on the key."""
+    problems = []
+    keys = [(name, body) for rtype, name, body in blocks(directory, "resource")
+            if rtype == "azurerm_key_vault_key"]
+    if len(keys) != 1:
+        return [f"expected exactly one azurerm_key_vault_key (the model-signing key), found {len(keys)}"]
+    name, body = keys[0]
+    if value(body, "key_type") != "EC" or sorted(body.get("key_opts", [[]])[0]) != ["sign", "verify"]:
+        problems.append(f"azurerm_key_vault_key.{name} must be an EC key with key_opts sign, verify")
+    settings = resolve("${local.function_app_settings}", all_locals(directory))
+    public = settings.get("MODEL_SIGNING_PUBLIC_KEYS") if isinstance(settings, dict) else None
+    if _unwrap(public) != f"${{azurerm_key_vault_key.{name}.public_key_pem}}":
+        problems.append(f"MODEL_SIGNING_PUBLIC_KEYS must be azurerm_key_vault_key.{name}.public_key_pem")
+    for rtype, assignment, role_body in blocks(directory, "resource"):
+        if rtype != "azurerm_role_assignment":
+            continue
+        on_key = f"azurerm_key_vault_key.{name}" in str(value(role_body, "scope"))
+        principal = str(value(role_body, "principal_id"))
+        if on_key and ("function_principal_id" in principal or "azurerm_user_assigned_identity" in principal):
+            problems.append(f"azurerm_role_assignment.{assignment}: the function identity must hold "
+                            "no role on the signing key")
+        if on_key and value(role_body, "role_definition_name") != "Key Vault Crypto User":
+            problems.append(f"azurerm_role_assignment.{assignment}: signers get Key Vault Crypto User only")
+    return problems
+
+
 def check_variables(directory: Path) -> list[str]:
     problems = []
     for name, _, body in blocks(directory, "variable"):
@@ -562,6 +589,7 @@ def structural_problems(directory: Path) -> list[str]:
         check_outputs(directory)
         + check_function_identity(directory)
         + check_role_assignments(directory)
+        + check_model_signing(directory)
         + check_variables(directory)
         + check_storage_accounts(directory)
     )

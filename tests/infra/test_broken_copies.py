@@ -303,3 +303,35 @@ def test_skip_without_reason_is_reported(broken_checkov_report: dict[str, Any]) 
     assert checks.checkov_unjustified_skips(broken_checkov_report) == [
         "CKV_AZURE_41 azurerm_key_vault_secret.admin_api_key"
     ]
+
+
+# --- the model-signing key ------------------------------------------------------------------
+
+
+def test_function_identity_with_a_role_on_the_signing_key_fails(broken_copy: BrokenCopy) -> None:
+    directory = broken_copy()
+    (directory / "extra.tf").write_text(
+        'resource "azurerm_role_assignment" "function_signs" {\n'
+        "  scope                = azurerm_key_vault_key.model_signing.resource_versionless_id\n"
+        '  role_definition_name = "Key Vault Crypto User"\n'
+        "  principal_id         = local.function_principal_id\n"
+        '  principal_type       = "ServicePrincipal"\n'
+        "}\n")
+    assert ("azurerm_role_assignment.function_signs: the function identity must hold no role on "
+            "the signing key") in checks.check_model_signing(directory)
+
+
+def test_public_key_setting_not_from_the_signing_key_fails(broken_copy: BrokenCopy) -> None:
+    directory = broken_copy()
+    mutate(directory / "function_app.tf",
+           "MODEL_SIGNING_PUBLIC_KEYS = azurerm_key_vault_key.model_signing.public_key_pem",
+           'MODEL_SIGNING_PUBLIC_KEYS = "-----BEGIN PUBLIC KEY-----"')
+    assert ("MODEL_SIGNING_PUBLIC_KEYS must be azurerm_key_vault_key.model_signing.public_key_pem"
+            in checks.check_model_signing(directory))
+
+
+def test_signing_key_that_can_decrypt_fails(broken_copy: BrokenCopy) -> None:
+    directory = broken_copy()
+    mutate(directory / "key_vault.tf", 'key_opts     = ["sign", "verify"]',
+           'key_opts     = ["sign", "verify", "decrypt"]')
+    assert any("key_opts sign, verify" in p for p in checks.check_model_signing(directory))

@@ -9,7 +9,7 @@ import pytest
 
 from app.lifecycle import promotion
 from app.lifecycle.training import train
-from app.model_loading.blob_fallback import read_pointer
+from app.model_loading.fetch_blob import read_pointer
 from devstack.services import free_port
 
 MODEL = "lifecycle-api"
@@ -83,7 +83,7 @@ def test_gate_promote_compare_rollback_over_http(
     assert accepted.json()["refreshing"] is False  # this app serves another model
     assert promotion.alias_holder(settings, MODEL, "champion") == good
     pointer = read_pointer(settings, MODEL)
-    assert str(pointer.version) == good and pointer.sha256 == decision["fallback_sha256"]
+    assert str(pointer.version) == good == decision["fallback_version"]
 
     # The decision is recorded on the version; both versions show in compare.
     rows = admin_shim.get(f"/registry/models/{MODEL}/compare", headers=ADMIN).json()["versions"]
@@ -124,7 +124,7 @@ def test_gate_promote_compare_rollback_over_http(
 
 def test_stage_promotion_archives_existing(admin_shim: Any, versions: dict[str, Any],
                                            settings_factory: Callable[..., Any]) -> None:
-    from app.model_loading.registry import client
+    from app.model_loading.fetch_mlflow import client
 
     mlflow_client = client(settings_factory())
     promote = f"/registry/models/{MODEL}/promote"

@@ -10,7 +10,7 @@ import pytest
 
 from app.cli import main
 from app.lifecycle import promotion
-from app.model_loading.blob_fallback import read_pointer
+from app.model_loading.fetch_blob import read_pointer
 
 MODEL = "lifecycle-cli"
 
@@ -34,6 +34,8 @@ def test_train_gate_compare_promote_rollback_cleanup(
     monkeypatch.setenv("MODEL_STORAGE_CONNECTION_STRING",
                        settings.storage_connection_string.get_secret_value())
     monkeypatch.setenv("MODEL_NAME", MODEL)
+    monkeypatch.setenv("MODEL_SIGNING_KEY", settings.model_signing_key)
+    monkeypatch.setenv("MODEL_SIGNING_PUBLIC_KEYS", settings.model_signing_public_keys)
 
     code, first = _run(capsys, "train", "--alpha", "1.0")
     assert code == 0

@@ -16,7 +16,7 @@ import pytest
 from app.cli import main
 from app.lifecycle.training import train
 from app.main import create_app
-from app.model_loading.registry import client
+from app.model_loading.fetch_mlflow import client
 from app.security import mlflow_signature
 from tests.support.http_server import serve
 from tests.support.models import ROW

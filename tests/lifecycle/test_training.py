@@ -11,7 +11,7 @@ import pytest
 from app.lifecycle.cli import format_table
 from app.lifecycle.operations import compare
 from app.lifecycle.training import load_data, train
-from app.model_loading.registry import client
+from app.model_loading.fetch_mlflow import client
 
 
 def test_classification_model_is_logged_complete_and_served(

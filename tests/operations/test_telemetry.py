@@ -91,6 +91,7 @@ def test_requests_logs_and_metrics_reach_application_insights(
            "TMPDIR": str(tmp_path),
            "MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": champion["name"],
            "MODEL_ALIAS": "champion", "MODEL_FALLBACK_ENABLED": "false",
+           "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
            "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, timeout=180,
                             capture_output=True, text=True)

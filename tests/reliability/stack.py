@@ -22,6 +22,8 @@ class Stack:
     version: str
     sha256: str
     previous_tracking_uri: str = ""
+    signing_key: Path | None = None
+    public_key: Path | None = None
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -35,6 +37,8 @@ class Stack:
             "retry_initial_seconds": 0.5,
             "retry_max_seconds": 2.0,
             "experiment_name": "reliability",
+            "model_signing_key": str(self.signing_key),
+            "model_signing_public_keys": str(self.public_key),
         }
         values.update(overrides)
         return Settings(**values)
@@ -72,13 +76,19 @@ def start_stack(workdir: Path, model_name: str) -> Stack:
     # A process (not a container): the fault tests pause and resume it.
     mlflow_server, azurite = start_services(workdir, storage=AzuriteProcess)
     stack = Stack(mlflow_server, azurite, model_name, "", "", previous)
+    from app.signing.keys import generate
+
+    stack.signing_key, stack.public_key = generate(workdir / "signing")
     try:
         settings = stack.settings(registry_timeout_seconds=8.0)
         result = train(settings, alpha=1.0)
         decision = promotion.promote(settings, model_name, result.version, alias="champion")
-        assert decision.promoted and decision.fallback_sha256
+        assert decision.promoted and decision.fallback_version == result.version
+        from tests.conftest import signed_model_file_sha256
+
+        sha256 = signed_model_file_sha256(settings, model_name, result.version)
     except Exception:
         stack.stop()
         raise
-    stack.version, stack.sha256 = result.version, decision.fallback_sha256
+    stack.version, stack.sha256 = result.version, sha256
     return stack

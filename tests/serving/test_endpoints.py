@@ -43,7 +43,7 @@ def test_ready_reports_registry_model(shim: Any, champion: dict[str, Any], path:
     body = response.json()
     assert body["status"] == "ready"
     assert body["model"] == {"name": champion["name"], "version": champion["version"],
-                             "source": "registry"}
+                             "source": "registry", "signed": True}
     assert body["registry"]["reachable"] is True
     assert body["uptime_seconds"] >= 0
 
@@ -55,6 +55,8 @@ def test_model_info(shim: Any, champion: dict[str, Any]) -> None:
     assert body["run_id"] == champion["run_id"]
     assert body["source"] == "registry"
     assert body["sha256"] == champion["sha256"]
+    assert (body["signed"], body["trust"], body["flavor"], body["format"]) == (
+        True, "signed", "sklearn", "skops")
     assert [c["name"] for c in body["signature"]["inputs"]] == FEATURES
     assert body["metrics"]["r2"] > 0.3
     assert body["load_attempts"][-1]["outcome"] == "loaded"

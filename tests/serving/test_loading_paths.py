@@ -71,10 +71,15 @@ def test_run_id(shim_factory: Any, settings_factory: Any, champion: dict[str, An
 
 def test_latest_run_by_name(shim_factory: Any, settings_factory: Any,
                             champion: dict[str, Any]) -> None:
-    info = _ready(shim_factory(settings_factory(use_mlflow_registry=False,
-                                                model_run_name="diabetes-test-ridge")))
+    from app.lifecycle.signing import sign_run
+    from app.model_loading.fetch_mlflow import client, latest_run_with_name
+
+    settings = settings_factory(use_mlflow_registry=False, model_run_name="diabetes-test-ridge")
+    latest = latest_run_with_name(client(settings), "diabetes-test-ridge")
+    sign_run(settings, latest)
+    info = _ready(shim_factory(settings))
     assert info["load_attempts"][-1]["source"] == "run_name"
-    assert info["run_id"]
+    assert info["run_id"] == latest
 
 
 def test_chain_order_falls_through_to_next_source(shim_factory: Any, settings_factory: Any,

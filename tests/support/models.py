@@ -17,3 +17,21 @@ def rows(n: int) -> list[dict[str, Any]]:
 
 def split(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"columns": FEATURES, "data": [[r[c] for c in FEATURES] for r in records]}
+
+
+def fitted_ridge() -> Any:
+    from sklearn.linear_model import Ridge
+
+    features, target = load_data()
+    return Ridge(alpha=1.0).fit(features, target)
+
+
+def fitted_custom_pipeline() -> Any:
+    """A pipeline whose FunctionTransformer calls a function skops does not know."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from tests.reliability.custom_code import double
+
+    features, target = load_data()
+    return make_pipeline(FunctionTransformer(double), fitted_ridge()).fit(features, target)

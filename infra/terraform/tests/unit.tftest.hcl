@@ -244,3 +244,37 @@ run "telemetry_uses_entra_id" {
     error_message = "The Functions host must send telemetry with the user-assigned identity."
   }
 }
+
+run "model_signing_key_is_non_exportable_and_only_signers_may_use_it" {
+  command = plan
+
+  assert {
+    condition     = azurerm_key_vault_key.model_signing.key_type == "EC" && azurerm_key_vault_key.model_signing.curve == "P-256"
+    error_message = "The model-signing key must be an EC P-256 key (what the OpenSSF model-signing format verifies)."
+  }
+
+  assert {
+    condition     = toset(azurerm_key_vault_key.model_signing.key_opts) == toset(["sign", "verify"])
+    error_message = "The model-signing key may only sign and verify."
+  }
+
+  assert {
+    condition     = alltrue([for a in azurerm_role_assignment.model_signer_crypto_user : a.role_definition_name == "Key Vault Crypto User"])
+    error_message = "Signers get Key Vault Crypto User, nothing broader."
+  }
+
+  assert {
+    condition     = length(azurerm_role_assignment.model_signer_crypto_user) == 1
+    error_message = "By default only the deploying principal may sign."
+  }
+
+  assert {
+    condition     = azurerm_function_app_flex_consumption.this.app_settings["REGISTRY_WRITES_ENABLED"] == "false"
+    error_message = "By default the function app is read-only on the registry and the fallback."
+  }
+
+  assert {
+    condition     = length(azurerm_role_assignment.function_models_writer) == 0 && length(azurerm_role_assignment.function_ml_registry_writer) == 0
+    error_message = "The function identity gets no write roles unless registry_writes_enabled is set."
+  }
+}
