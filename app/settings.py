@@ -183,12 +183,12 @@ class Settings(BaseSettings):
 
 def deployed_setting_names() -> set[str]:
     """Environment names of every setting Terraform must provide in Azure."""
-    names = set()
+    names: set[str] = set()
     for field in Settings.model_fields.values():
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         if extra.get("deployed"):
             alias = field.validation_alias
-            names.add(alias if isinstance(alias, str) else alias.choices[0])  # type: ignore[union-attr]
+            names.add(alias if isinstance(alias, str) else str(alias.choices[0]))  # type: ignore[union-attr]
     return names
 
 

@@ -20,7 +20,7 @@ def blob_service(settings: Settings, *, timeout: float | None = None) -> BlobSer
     from azure.storage.blob import BlobServiceClient
 
     seconds = timeout if timeout is not None else settings.registry_timeout_seconds
-    options = {
+    options: dict[str, Any] = {
         "connection_timeout": max(1, int(seconds)),
         "read_timeout": max(2, int(seconds * 2)),
         "retry_total": 1,

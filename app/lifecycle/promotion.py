@@ -51,7 +51,7 @@ class Gate:
         return self.op.startswith(">")
 
     def passes(self, value: float) -> bool:
-        return _OPS[self.op](value, self.threshold)
+        return bool(_OPS[self.op](value, self.threshold))
 
     def __str__(self) -> str:
         return f"{self.metric}{self.op}{self.threshold:g}"

@@ -119,7 +119,7 @@ def _sign_directory(settings: Settings, local: Path, *, name: str, version: str 
             "ALLOW_PICKLE=true)")
     confirmed = set(trust_types) | set(settings.skops_trusted_types)
     needed: list[str] = []
-    if fmt == "skops":
+    if fmt == "skops" and model_file is not None:
         from app.model_loading import artifacts
 
         needed = artifacts.untrusted_types((local / model_file).read_bytes())

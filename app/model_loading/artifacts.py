@@ -79,4 +79,5 @@ def deserialize(data: bytes, fmt: str, *, trusted: Iterable[str], allow_pickle: 
 def serialize_skops(model: Any) -> bytes:
     import skops.io
 
-    return skops.io.dumps(model)
+    data: bytes = skops.io.dumps(model)
+    return data

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from app.deadline import DeadlineExceeded, call_with_deadline
 from app.model_loading import fetch_blob, loader, refs
@@ -55,10 +56,10 @@ def load_chain(settings: Settings) -> ChainResult:
         started = time.monotonic()
         resolved: Resolved | None = None
         try:
-            resolved = call_with_deadline(lambda r=ref: loader.resolve(settings, r), remaining,
+            resolved = call_with_deadline(partial(loader.resolve, settings, ref), remaining,
                                           name=f"resolve-{source}")
             result.registry_reachable = True
-            model = call_with_deadline(lambda r=resolved: loader.load(settings, r),
+            model = call_with_deadline(partial(loader.load, settings, resolved),
                                        settings.model_download_timeout_seconds,
                                        name=f"load-{source}")
         except DeadlineExceeded as exc:

@@ -82,7 +82,7 @@ class RestRegistry:
         request = urllib.request.Request(url, headers=self.headers)  # noqa: S310 - http(s) only
         try:
             with _OPENER.open(request, timeout=self.timeout) as response:
-                data = response.read() if limit is None else response.read(limit + 1)
+                data: bytes = response.read() if limit is None else response.read(limit + 1)
         except urllib.error.HTTPError as exc:
             raise Unsupported(f"HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
