@@ -8,6 +8,10 @@ from collections.abc import Callable
 
 from app.settings import Settings
 
+# The first after-tick (the fallback pointer check: importing the blob client costs ~0.25 s
+# of CPU) waits this long, so it never competes with a cold start's first requests.
+FIRST_TICK_DELAY_SECONDS = 3.0
+
 
 class Scheduler:
     """A daemon thread that calls back into the manager; it never loads anything itself.
@@ -34,6 +38,13 @@ class Scheduler:
                 return
             self._thread = threading.Thread(target=self._run, name="model-refresh", daemon=True)
             self._thread.start()
+            first = threading.Timer(FIRST_TICK_DELAY_SECONDS, self._first_tick)
+            first.daemon = True
+            first.start()
+
+    def _first_tick(self) -> None:
+        if not self._stop.is_set():
+            self._after_tick()
 
     def wake(self) -> None:
         self.start()
@@ -51,7 +62,6 @@ class Scheduler:
     def _run(self) -> None:
         settings = self._settings
         backoff = settings.retry_initial_seconds
-        self._after_tick()
         while not self._stop.is_set():
             if not self._has_model():
                 woken = self._wait(backoff)

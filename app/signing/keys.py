@@ -31,6 +31,13 @@ class KeyConfigError(ValueError):
     """A configured key cannot be used; the message says which and why (never the key)."""
 
 
+def warm_up() -> None:
+    """Import what verifying a signature needs, ahead of the first load (cold start)."""
+    from cryptography.exceptions import InvalidSignature  # noqa: F401
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: F401
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
+
+
 def _hash_for(key: PublicKey) -> object:
     from cryptography.hazmat.primitives import hashes
 
