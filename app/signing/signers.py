@@ -14,7 +14,8 @@ from app.signing.keys import KeyConfigError, PublicKey, load_private_key, sign_d
 if TYPE_CHECKING:
     from app.settings import Settings
 
-_VAULT_KEY = re.compile(r"https://(?P<vault>[a-z0-9-]+\.vault\.azure\.net)/keys/(?P<name>[A-Za-z0-9-]+)"
+# A Key Vault (or Managed HSM) key id: https://<vault host>/keys/<name>[/<version>].
+_VAULT_KEY = re.compile(r"https://(?P<vault>[A-Za-z0-9.\-]+(?::\d+)?)/keys/(?P<name>[A-Za-z0-9-]+)"
                         r"(?:/(?P<version>[0-9a-f]{32}))?/?")
 _CURVE_ALGORITHMS = {"secp256r1": ("ES256", hashlib.sha256), "secp384r1": ("ES384", hashlib.sha384),
                      "secp521r1": ("ES512", hashlib.sha512)}
@@ -48,7 +49,8 @@ class FileKeySigner:
 class KeyVaultSigner:
     """Signs with ``CryptographyClient.sign`` on a non-exportable Key Vault EC key."""
 
-    def __init__(self, key_id: str, credential: Any) -> None:
+    def __init__(self, key_id: str, credential: Any, **client_options: Any) -> None:
+        """``client_options`` go to the SDK clients (transport settings, e.g. a CA bundle)."""
         from azure.keyvault.keys import KeyClient
         from azure.keyvault.keys.crypto import CryptographyClient
 
@@ -56,10 +58,10 @@ class KeyVaultSigner:
         if match is None:
             raise KeyConfigError("MODEL_SIGNING_KEY is not a Key Vault key URL "
                                  "(https://<vault>.vault.azure.net/keys/<name>[/<version>])")
-        key = KeyClient(f"https://{match['vault']}", credential).get_key(match["name"],
-                                                                         match["version"])
+        keys = KeyClient(f"https://{match['vault']}", credential, **client_options)
+        key = keys.get_key(match["name"], match["version"])
         self._public = _jwk_public_key(key.key)
-        self._client = CryptographyClient(key, credential)
+        self._client = CryptographyClient(key, credential, **client_options)
         self.description = f"Key Vault key {match['name']} in {match['vault']}"
 
     def public_key(self) -> PublicKey:
@@ -88,7 +90,8 @@ def _jwk_public_key(jwk: Any) -> PublicKey:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
-    curve = curves.get(str(getattr(jwk, "crv", "")))
+    crv = getattr(jwk, "crv", None)
+    curve = curves.get(str(getattr(crv, "value", crv)))  # the SDK gives a KeyCurveName enum
     if curve is None or jwk.x is None or jwk.y is None:
         raise KeyConfigError("the Key Vault key is not an EC key on P-256, P-384 or P-521")
     numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(jwk.x, "big"),
