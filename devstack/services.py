@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -23,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# The MLflow tracking server runs from its own environment (scripts/dev.sh bootstrap,
+# requirements-mlflow-server.lock): the full `mlflow` distribution pins pandas<3 and
+# cryptography<50, which must not hold back the runtime versions the tests run.
+MLFLOW_SERVER_PYTHON = ROOT / ".tools" / "mlflow" / "bin" / "python"
 # Azurite's documented development account. Public and well known; it only works against
 # a local emulator, never against Azure.
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -148,7 +151,10 @@ class MLflowServer(_Process):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "mlflow", "server",
+        if not MLFLOW_SERVER_PYTHON.exists():
+            raise RuntimeError(f"the MLflow server environment {MLFLOW_SERVER_PYTHON.parent.parent} "
+                               "is missing: run `scripts/dev.sh bootstrap`")
+        return [str(MLFLOW_SERVER_PYTHON), "-m", "mlflow", "server",
                 "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
                 "--artifacts-destination", str(self.workdir / "artifacts"),
                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
