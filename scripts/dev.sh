@@ -64,9 +64,13 @@ bootstrap() {
 python_envs() {
   ensure_uv
   echo "==> .venv: exactly requirements-dev.lock (the runtime part is requirements.lock)"
-  # --reinstall: a package removed by the sync (e.g. the full `mlflow` of an older venv) may
-  # share files with one that stays (`mlflow-skinny`); uv reinstalls from its cache (~5 s).
-  .venv/bin/uv pip sync --python .venv/bin/python --require-hashes --reinstall requirements-dev.lock
+  local again=()
+  # A venv from before the locks holds the full `mlflow`, which shares files with
+  # mlflow-skinny: removing it breaks skinny unless everything is reinstalled (~5 s).
+  if .venv/bin/python -c 'import importlib.metadata as m; m.version("mlflow")' 2>/dev/null; then
+    again=(--reinstall)
+  fi
+  .venv/bin/uv pip sync --python .venv/bin/python --require-hashes "${again[@]}" requirements-dev.lock
   echo "==> .tools/mlflow: the MLflow tracking server (kept apart: it pins pandas<3)"
   [[ -x .tools/mlflow/bin/python ]] || "$PY" -m venv .tools/mlflow
   .venv/bin/uv pip sync --python .tools/mlflow/bin/python --require-hashes requirements-mlflow-server.lock
@@ -96,7 +100,10 @@ lock() {
 }
 
 stack() {  # down/status need no install: without .venv, `up` never ran here
-  if [[ ! -x .venv/bin/python ]]; then echo "no local stack: .venv does not exist"; exit 0; fi
+  if [[ ! -x .venv/bin/python ]]; then
+    echo "not running (no .venv: scripts/dev.sh up has never run here)"
+    [[ "$1" == down ]] && exit 0 || exit 3
+  fi
   exec .venv/bin/python -m devstack "$@"
 }
 
