@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
+from app.redact import redact
 from app.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+#: Commands that work without the registry (serve falls back to the blob copy).
+REGISTRY_FREE = frozenset({"serve"})
 
 
 def _print(data: Any) -> None:
@@ -49,8 +56,10 @@ def cmd_publish_fallback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from app.logging_setup import configure_logging
     from app.model_manager import ModelManager
 
+    configure_logging(settings.log_level)  # before the preload, so the first load is logged
     manager = ModelManager(settings)
     manager.preload()  # the load overlaps the imports of the app and of uvicorn
     from app.main import create_app
@@ -58,7 +67,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings, manager)
     import uvicorn
 
-    uvicorn.run(app, host=args.host, port=args.port, workers=1,
+    # log_config=None: uvicorn's own records go through the app's JSON handler, not its text one.
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_config=None,
                 log_level=settings.log_level.lower(), access_log=args.access_log)
     return 0
 
@@ -133,16 +143,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def bound_mlflow_http(settings: Settings) -> None:
+    """Make MLflow's HTTP client give up in seconds, not minutes, when the server is down.
+
+    Its defaults (7 retries, backoff factor 2 capped at 120 s, 120 s timeout) kept a command
+    waiting ~250 s for a server that refuses connections. Here: 2 retries (urllib3 sleeps 0
+    then 2 s, plus up to 0.5 s jitter each) and REGISTRY_TIMEOUT_SECONDS per attempt. Values
+    set in the environment win.
+    """
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")  # an int for MLflow
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT",
+                          str(max(1, math.ceil(settings.registry_timeout_seconds))))
+
+
+def _failure(exc: Exception, settings: Settings) -> str:
+    """One line for the operator: what failed and where, credentials redacted."""
+    from app.model_loading.failures import as_load_error, is_unreachable
+    from app.model_loading.types import LoadError
+
+    if is_unreachable(exc) and not isinstance(exc, LoadError):
+        return (f"the MLflow tracking server at {redact(settings.mlflow_tracking_uri)} did not "
+                f"answer (MLFLOW_TRACKING_URI): {as_load_error(exc)}")
+    return str(as_load_error(exc))
+
+
+def main(argv: Sequence[str] | None = None, *, stack_settings: bool = False) -> int:
+    """Run a command; ``stack_settings``: read the local stack's local.settings.json first."""
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        if stack_settings:
+            from app import local_settings
+
+            local_settings.apply()
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid settings: {problems}", file=sys.stderr)  # names, never values
+        return 2
+    except ValueError as exc:  # an unreadable local.settings.json
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bound_mlflow_http(settings)
+    if args.command not in REGISTRY_FREE:
+        from app.reachability import unreachable_reason
+
+        reason = unreachable_reason(settings.mlflow_tracking_uri, settings.registry_timeout_seconds)
+        if reason is not None:
+            print(f"error: the MLflow tracking server at {redact(settings.mlflow_tracking_uri)} "
+                  f"did not answer (MLFLOW_TRACKING_URI): {reason}", file=sys.stderr)
+            return 1
     try:
         return int(args.handler(args, settings))
     except (ValueError, LookupError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
-        from app.model_loading.failures import as_load_error
-
-        print(f"error: {as_load_error(exc)}", file=sys.stderr)
+        print(f"error: {_failure(exc, settings)}", file=sys.stderr)
         return 1

@@ -1,13 +1,23 @@
-"""Structured JSON logs, correlated by request id and Functions invocation id.
+"""Logs: one record per event, as JSON lines locally, through the host's channel in Azure.
 
-The ids live in context variables set by ``RequestIdMiddleware``; Starlette's threadpool
-copies the context, so logs from sync code run in threads keep them too.
+Locally (uvicorn, the CLI, tests) every record -- the app's, uvicorn's and the libraries' --
+is one JSON line on stderr, correlated by request id and Functions invocation id. The ids
+live in context variables set by ``RequestIdMiddleware``; Starlette's threadpool copies the
+context, so logs from sync code run in threads keep them too.
+
+Under the Functions host the Python worker puts its own handler on the root logger (its
+``Dispatcher`` does so once the gRPC channel is up, before it imports the function app) and
+sends every record that reaches it to the host as an ``RpcLog`` with the record's level.
+The host also records the worker's stderr, grading lines by keywords, so a JSON line of ours
+would be a second copy of each event, at a made-up level. There the app's records therefore
+go through the worker's handler only.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +28,6 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 invocation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("invocation_id",
                                                                                 default=None)
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-_configured = False
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,17 +62,34 @@ def _install_record_factory() -> None:
     logging.setLogRecordFactory(factory)
 
 
+def _json_handler() -> logging.Handler | None:
+    return next((h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)),
+                None)
+
+
+def host_handlers() -> list[logging.Handler]:
+    """The Functions worker's handlers on the root logger (empty outside the Functions host).
+
+    Under ``FUNCTIONS_WORKER_RUNTIME`` any root handler that is not ours is the worker's:
+    it installs its own (``AsyncLoggingHandler`` in the 3.11 worker) and nothing else does.
+    """
+    if not os.environ.get("FUNCTIONS_WORKER_RUNTIME"):
+        return []
+    return [h for h in logging.getLogger().handlers if not isinstance(h.formatter, JsonFormatter)]
+
+
 def configure_logging(level: str) -> None:
-    """Send the app's logs as JSON lines to stderr (the Functions host collects them)."""
-    global _configured
-    app_logger = logging.getLogger("app")
-    app_logger.setLevel(level.upper())
+    """One record per event: the host's handler under the Functions worker, else JSON on stderr."""
+    logging.getLogger("app").setLevel(level.upper())
     _install_record_factory()
-    if not _configured:
+    root = logging.getLogger()
+    ours = _json_handler()
+    if host_handlers():
+        if ours is not None:  # configured before the worker took over: one channel only
+            root.removeHandler(ours)
+    elif ours is None:
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
-        app_logger.addHandler(handler)
-        app_logger.propagate = True
-        _configured = True
+        root.addHandler(handler)
     for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -21,6 +21,7 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.setdefault("GIT_PYTHON_REFRESH", "quiet")
     env["PYTHONUNBUFFERED"] = "1"
+    env["LOCAL_SETTINGS_FILE"] = ""  # `python -m app serve` must not read a local.settings.json
     # `mlflow models serve` execs `uvicorn` by name: find it next to this interpreter even
     # when the virtual env is not activated (scripts/dev.sh bench, CI).
     bin_dir = os.path.dirname(sys.executable)

@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build-zip", help="build the no-remote-build deployment zip")
     build.add_argument("--out", type=Path, default=ROOT / "dist" / "function-app.zip")
-    build.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
+    build.add_argument("--requirements", type=Path, default=ROOT / "requirements.lock",
+                       help="hash-locked requirements to install and ship (default: %(default)s)")
     build.add_argument("--no-deps", action="store_true",
                        help="code only, no .python_packages (fast; not deployable without remote build)")
     build.add_argument("--no-bytecode", action="store_true",

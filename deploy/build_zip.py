@@ -1,10 +1,16 @@
 """Build the ready-to-run deployment zip of the function app.
 
-The zip holds the app code (``function_app.py``, ``host.json``, ``requirements.txt`` and the
-``app/`` package) plus every runtime dependency, installed as Linux x86_64 / CPython 3.11
-wheels into ``.python_packages/lib/site-packages`` -- the folder the Functions Python worker
-puts on ``sys.path``. Nothing is compiled here, so the build works on any OS: pip only picks
-prebuilt ``manylinux`` wheels (``--only-binary=:all:``).
+The zip holds the app code (``function_app.py``, ``host.json``, the ``app/`` package, and the
+lock as ``requirements.txt``) plus every runtime dependency, installed as Linux x86_64 /
+CPython 3.11 wheels into ``.python_packages/lib/site-packages`` -- the folder the Functions
+Python worker puts on ``sys.path``. Nothing is compiled here, so the build works on any OS:
+pip only picks prebuilt ``manylinux`` wheels (``--only-binary=:all:``).
+
+The dependencies come from ``requirements.lock`` (``scripts/dev.sh lock``: every version
+pinned, with hashes, resolved for this target), installed with ``--require-hashes``, and the
+build fails unless the installed versions equal the lock's. The test venv is installed from
+the same pins (``requirements-dev.lock`` is compiled with this lock as constraints), so what
+ships is what the tests ran.
 
 This package is for deployments **without remote build**. A zip deploy to a Flex
 Consumption app runs a remote build (Oryx ``pip install``) unless the client says
@@ -47,6 +53,8 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from deploy import lockfile
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = ".python_packages/lib/site-packages"
@@ -130,9 +138,11 @@ def iter_code_files(root: Path, patterns: list[str]) -> Iterator[tuple[Path, str
 
 
 def install_dependencies(requirements: Path, target: Path) -> None:
-    """pip-install Linux x86_64 CPython 3.11 wheels of ``requirements`` into ``target``.
+    """pip-install Linux x86_64 CPython 3.11 wheels of the lock ``requirements`` into ``target``.
 
-    Uses the running interpreter's pip and its cache, so a re-run downloads nothing.
+    ``--require-hashes``: every requirement must be pinned with its hashes, so nothing is
+    resolved afresh and every file is the one that was locked. Uses the running
+    interpreter's pip and its cache, so a re-run downloads nothing.
     ``--only-binary=:all:`` is mandatory with ``--platform``: pip cannot build an sdist for
     another platform. ``--no-compile``: pip's pycs are timestamp-checked, which a zip cannot
     keep valid; :func:`compile_bytecode` writes hash-based ones for the whole package.
@@ -145,9 +155,14 @@ def install_dependencies(requirements: Path, target: Path) -> None:
         "--implementation", "cp",
         "--python-version", PYTHON_VERSION,
         "--only-binary=:all:",
+        "--require-hashes",
         "-r", str(requirements),
     ]
     subprocess.run(cmd, check=True)
+    mismatched = lockfile.differences(lockfile.pins(requirements), lockfile.installed(target))
+    if mismatched:
+        raise RuntimeError("the installed packages differ from the lock "
+                           f"{requirements.name}: {'; '.join(mismatched[:10])}")
 
 
 def _entry(name: str, executable: bool) -> zipfile.ZipInfo:
@@ -203,9 +218,11 @@ def build_zip(
 ) -> BuildResult:
     """Write the deployment zip to ``out`` and describe what went in.
 
-    ``bytecode`` adds precompiled pycs (skipped, with a warning, unless this is CPython 3.11).
+    ``requirements`` is the hash-locked file to install (default ``requirements.lock``); it
+    ships as ``requirements.txt``. ``bytecode`` adds precompiled pycs (skipped, with a
+    warning, unless this is CPython 3.11).
     """
-    requirements = requirements or root / "requirements.txt"
+    requirements = requirements or root / "requirements.lock"
     patterns = read_funcignore(root / ".funcignore")
     code = [*iter_code_files(root, patterns), (requirements, "requirements.txt")]
     _check_forbidden(name for _, name in code)

@@ -13,6 +13,8 @@ from devstack.services import MLflowServer, azurite
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+# `python -m app` subprocesses must not pick up a developer's local.settings.json (app/local_settings.py).
+os.environ.setdefault("LOCAL_SETTINGS_FILE", "")
 
 
 @pytest.fixture(scope="session")

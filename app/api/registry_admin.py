@@ -2,7 +2,9 @@
 
 Every route runs the same lifecycle functions as the CLI (`app.lifecycle`) in a worker
 thread. Registry answers map to HTTP: unknown model/version → 404, registry down → 503,
-a promotion the gate refuses or a rollback with no earlier holder → 409.
+a promotion the gate refuses or a rollback with no earlier holder → 409. A body that is not
+JSON is 400 `invalid_json`; one that does not fit the schema is 400 `invalid_request`
+naming the field, like every other input error of the service.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from app.api.deps import settings as app_settings
 from app.errors import ApiError, error_responses
@@ -28,11 +34,45 @@ from app.security import require_admin
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/registry", tags=["registry"], dependencies=[Depends(require_admin)])
 T = TypeVar("T")
 
+
+def _invalid(exc: RequestValidationError) -> ApiError:
+    """400 naming the field at fault (never the offending value, never a character offset)."""
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":  # its loc is ("body", <character offset>)
+        return ApiError(400, "invalid_json", "The body is not valid JSON.", field="body")
+
+    def name(loc: Any) -> str:
+        return ".".join(str(p) for p in loc if p not in ("body", "query", "path", "header")) or "body"
+
+    field = name(first.get("loc", ("body",)))
+    problems = [{"field": name(e.get("loc", ())), "problem": str(e.get("msg", ""))} for e in errors[:20]]
+    return ApiError(400, "invalid_request", f"{field}: {first.get('msg', 'invalid value')}",
+                    field=field, problems=problems)
+
+
+class _AdminRoute(APIRoute):
+    """Request validation errors become 400 `invalid_request` (FastAPI's default is 422)."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise _invalid(exc) from None
+
+        return route_handler
+
+
+router = APIRouter(prefix="/registry", tags=["registry"], dependencies=[Depends(require_admin)],
+                   route_class=_AdminRoute)
+
 ModelName = Annotated[str, Path(min_length=1, max_length=256, description="Registered model name")]
-_ERRORS = error_responses(401, 403, 404, 503)
+_ERRORS = error_responses(400, 401, 403, 404, 503)
 _ALIAS_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,254}$"
 
 
@@ -80,12 +120,26 @@ class PromoteRequest(BaseModel):
     def _stage_case(cls, value: Any) -> Any:
         return value.strip().capitalize() if isinstance(value, str) else value
 
+    @field_validator("stage")
+    @classmethod
+    def _alias_or_stage(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("alias") is not None:
+            raise PydanticCustomError(
+                "alias_and_stage", "alias and stage were both given; a promotion moves one of them")
+        return value
+
+    @field_validator("beat_champion")
+    @classmethod
+    def _needs_metric(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and "min_metric" in info.data and info.data["min_metric"] is None:
+            raise PydanticCustomError(
+                "needs_min_metric", "beat_champion needs min_metric (the metric to compare on)")
+        return value
+
     @model_validator(mode="after")
     def _target(self) -> PromoteRequest:
         if self.alias is None and self.stage is None:
             self.alias = "champion"
-        if self.beat_champion and self.min_metric is None:
-            raise ValueError("beat_champion needs min_metric (the metric to compare on)")
         return self
 
 
@@ -190,7 +244,7 @@ async def compare(
 
 @router.post("/models/{name}/promote", summary="Promote a version through a quality gate",
              dependencies=[Depends(_writes_enabled)],
-             responses={**_ERRORS, **error_responses(400, 409, 422)})
+             responses={**_ERRORS, **error_responses(409)})
 async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JSONResponse:
     settings = app_settings(request)
     decision = await _call(
@@ -206,7 +260,7 @@ async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JS
 
 @router.post("/models/{name}/rollback", summary="Point the alias back at its previous holder",
              dependencies=[Depends(_writes_enabled)],
-             responses={**_ERRORS, **error_responses(400, 409, 422)})
+             responses={**_ERRORS, **error_responses(409)})
 async def rollback(request: Request, name: ModelName,
                    body: Annotated[RollbackRequest | None, Body()] = None) -> JSONResponse:
     body = body or RollbackRequest()

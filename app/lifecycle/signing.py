@@ -164,7 +164,8 @@ def _flavor(meta: mlmodel.MLmodel) -> tuple[str, str, str | None]:
 
 def verify_version(settings: Settings, name: str, version: str, out: Path | None = None) -> dict[str, Any]:
     """Check version ``version``'s signature and every file of its directory; with ``out``,
-    leave the directory and ``model.sig`` there for a standard verifier."""
+    leave ``out/model/`` (the files and ``model.sig``) and ``out/public.pem`` (the configured
+    key that verified it) for a standard verifier."""
     mv = fetch_mlflow.client(settings).get_model_version(name, str(version))
     signature = (mv.tags or {}).get(SIGNATURE_TAG)
     resolved = Resolved(name=name, version=str(mv.version), run_id=mv.run_id,
@@ -186,8 +187,12 @@ def verify_version(settings: Settings, name: str, version: str, out: Path | None
                 raise SigningRefused(f"{out} is not empty")
             import shutil
 
-            shutil.copytree(local, out, dirs_exist_ok=True)
-            (out / bundle.SIGNATURE_FILE).write_text(signature)
+            from app.signing.keys import key_hint, pem
+
+            shutil.copytree(local, out / "model")
+            (out / "model" / bundle.SIGNATURE_FILE).write_text(signature)
+            key = next(k for k in trust.public_keys(settings) if key_hint(k) == manifest.key_id)
+            (out / "public.pem").write_bytes(pem(key))
     return {"model_name": name, "version": str(version), "verified": True,
             "key_id": manifest.key_id, "claims": manifest.claims.as_dict(),
             "files": sorted(manifest.files), "exported_to": str(out) if out is not None else None}

@@ -12,11 +12,11 @@ from tests.infra import checks
 
 
 def require_checkov() -> None:
-    """checkov lives in .tools/checkov (scripts/dev.sh bootstrap). Missing: fail in CI, skip locally."""
+    """checkov lives in .tools/checkov (`scripts/dev.sh test` installs it). Missing: CI fails, local skips."""
     if checks.checkov_available():
         return
     message = (
-        f"checkov not found at {checks.CHECKOV_BIN}; run `scripts/dev.sh bootstrap` "
+        f"checkov not found at {checks.CHECKOV_BIN}; run the tests with `scripts/dev.sh test` "
         "(installs infra/requirements-checkov.txt into .tools/checkov)"
     )
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

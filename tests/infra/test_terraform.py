@@ -143,7 +143,7 @@ def test_missing_checkov_fails_in_ci_and_skips_locally(
 ) -> None:
     monkeypatch.setattr(checks, "CHECKOV_BIN", tmp_path / "no-checkov")
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match=r"scripts/dev\.sh bootstrap"):
+    with pytest.raises(pytest.fail.Exception, match=r"scripts/dev\.sh test"):
         require_checkov()
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):

@@ -147,15 +147,43 @@ def test_stage_promotion_archives_existing(admin_shim: Any, versions: dict[str, 
     ({"version": "1", "min_metric": {"metric": "r2", "op": "=>", "threshold": 1}}, "min_metric.op"),
     ({"version": "1", "min_metric": {"metric": "r2", "threshold": "high"}},
      "min_metric.threshold"),
-    ({"version": "1", "beat_champion": True}, "body"),
+    ({"version": "1", "beat_champion": True}, "beat_champion"),
+    ({"version": "1", "alias": "champion", "stage": "Production"}, "stage"),
     ({"version": "1", "unknown": 1}, "unknown"),
     ({}, "version"),
 ])
 def test_bad_promote_bodies_name_the_field(admin_shim: Any, body: dict[str, Any],
                                            field: str) -> None:
     response = admin_shim.post(f"/registry/models/{MODEL}/promote", json_body=body, headers=ADMIN)
-    assert response.status_code == 422, response
+    assert response.status_code == 400, response
+    assert response.json()["error"] == "invalid_request"
     assert response.json()["field"] == field
+    assert response.json()["message"].startswith(f"{field}: ")
+
+
+def test_alias_and_stage_together_are_refused_before_anything_moves(
+    admin_shim: Any, versions: dict[str, Any], settings_factory: Callable[..., Any],
+) -> None:
+    from app.model_loading.fetch_mlflow import client
+
+    mlflow_client = client(settings_factory())
+    before = mlflow_client.get_model_version(MODEL, versions["bad"]).current_stage
+    response = admin_shim.post(f"/registry/models/{MODEL}/promote", headers=ADMIN, json_body={
+        "version": versions["bad"], "alias": "challenger", "stage": "Production"})
+    assert response.status_code == 400, response
+    assert response.json()["field"] == "stage"
+    assert "alias and stage were both given" in response.json()["message"]
+    assert mlflow_client.get_model_version(MODEL, versions["bad"]).current_stage == before
+    assert "challenger" not in (mlflow_client.get_registered_model(MODEL).aliases or {})
+
+
+@pytest.mark.parametrize("body", [b'{"version": "1", "alias": ', b"not json", b'{"version": "1"}}'])
+def test_malformed_json_is_a_400_about_the_body(admin_shim: Any, body: bytes) -> None:
+    response = admin_shim.post(f"/registry/models/{MODEL}/promote", body=body, headers={
+        **ADMIN, "content-type": "application/json"})
+    assert response.status_code == 400, response
+    assert response.json() == {"error": "invalid_json", "message": "The body is not valid JSON.",
+                               "field": "body"}
 
 
 def test_unknown_model_and_version_are_404(admin_shim: Any, versions: dict[str, Any]) -> None:

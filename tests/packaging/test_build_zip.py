@@ -1,7 +1,9 @@
 """The deployment zip: what goes in, and that it runs in a clean interpreter like the Functions host's.
 
-The full build uses real pip (Linux x86_64 / CPython 3.11 wheels, through the pip cache), so the
-first run on a machine downloads a few hundred MB; later runs take about a minute.
+The full build installs requirements.lock with real pip (``--require-hashes``, Linux x86_64 /
+CPython 3.11 wheels, through the pip cache), so the first run on a machine downloads a few hundred
+MB; later runs take about a minute. The clean-venv test is the lock installed (by the build) and
+run on its own: the shim smoke test in an interpreter that sees nothing but the zip.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import lockfile
 from deploy.build_zip import (
     FORBIDDEN_TOP_LEVEL,
     ROOT,
@@ -152,6 +155,42 @@ def test_zip_has_code_and_linux_dependencies_only(built: BuildResult) -> None:
     assert 10 * 1024 * 1024 < built.size_bytes < MAX_ZIP_BYTES, built.size_bytes
 
 
+def _zip_versions(path: Path) -> dict[str, str]:
+    """{project: version} of the distributions installed in the zip's site-packages."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist()
+                 if n.startswith(f"{SITE_PACKAGES}/") and n.endswith(".dist-info/METADATA")]
+        texts = [archive.read(n).decode("utf-8", "replace") for n in names]
+    versions: dict[str, str] = {}
+    for text in texts:
+        headers = dict(line.split(": ", 1) for line in text.split("\n\n", 1)[0].splitlines()
+                       if ": " in line and not line.startswith(" "))
+        versions[lockfile.canonical(headers["Name"])] = headers["Version"]
+    return versions
+
+
+@pytest.mark.timeout(1200)
+def test_zip_ships_exactly_the_locked_versions(built: BuildResult) -> None:
+    locked = lockfile.pins(ROOT / "requirements.lock")
+    shipped = _zip_versions(built.path)
+    assert len(locked) > 50
+    assert lockfile.differences(locked, shipped) == []
+    with zipfile.ZipFile(built.path) as archive:
+        assert archive.read("requirements.txt") == (ROOT / "requirements.lock").read_bytes()
+    # The comparison fails on a single differing version.
+    tampered = {**locked, "pandas": "0.0.1"}
+    assert lockfile.differences(tampered, shipped) == [
+        f"pandas: locked 0.0.1, installed {shipped['pandas']}"]
+
+
+def test_build_refuses_requirements_without_hashes(tmp_path: Path) -> None:
+    loose = tmp_path / "loose.txt"
+    loose.write_text("six==1.17.0\n")
+    with pytest.raises(subprocess.CalledProcessError):
+        build_zip(tmp_path / "loose.zip", requirements=loose, bytecode=False)
+    assert not (tmp_path / "loose.zip").exists()
+
+
 @pytest.mark.timeout(1200)
 def test_zip_imports_and_serves_in_a_clean_venv(built: BuildResult, tmp_path: Path) -> None:
     site = tmp_path / "site"
@@ -235,7 +274,8 @@ def test_funcignore_excludes_what_the_builder_excludes() -> None:
     for top in sorted(FORBIDDEN_TOP_LEVEL):
         assert is_ignored(f"{top}/some/file.py", patterns), top
     for name in ["local.settings.json", "local.settings.example.json", "app/__pycache__/x.cpython-311.pyc",
-                 "tests/test_x.py", "requirements-dev.txt"]:
+                 "tests/test_x.py", "requirements-dev.txt", "requirements-dev.lock",
+                 "requirements-mlflow-server.lock", "requirements-mlflow-server.txt"]:
         assert is_ignored(name, patterns), name
     for name in ["function_app.py", "host.json", "requirements.txt", "app/main.py",
                  "app/api/health.py", f"{SITE_PACKAGES}/fastapi/__init__.py"]:

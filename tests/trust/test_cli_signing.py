@@ -59,10 +59,11 @@ def test_keygen_sign_verify_export_and_the_standard_tool(
     assert code == 0 and report["verified"] and report["key_id"] == signed["key_id"]
     env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
     standard = subprocess.run(
-        [str(MODEL_SIGNING), "verify", "key", "--signature", str(out / "model.sig"),
-         "--public_key", keys["public_key"], str(out)],
+        [str(MODEL_SIGNING), "verify", "key", "--signature", str(out / "model" / "model.sig"),
+         "--public_key", str(out / "public.pem"), str(out / "model")],
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert standard.returncode == 0, standard.stdout + standard.stderr
+    assert (out / "public.pem").read_bytes() == Path(keys["public_key"]).read_bytes()
 
     code, _, err = _run(capsys, "sign", "--model-name", name)
     assert code == 2 and "--version" in err
