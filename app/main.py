@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__, observability
 from app.api import health, hooks, model_info, predict, registry_admin
+from app.asgi_guard import GuardedFastAPI
 from app.errors import install_error_handlers
 from app.json_response import JSONResponse
 from app.logging_setup import configure_logging
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         if prediction_logger is not None:  # best effort; loss is bounded by the flush interval
             prediction_logger.close()
 
-    app = FastAPI(
+    app = GuardedFastAPI(  # no exception leaves the app (see app/asgi_guard.py)
         title="MLflow model serving on Azure Functions",
         version=__version__,
         description="Serves an MLflow-registered model; falls back to a digest-verified "
