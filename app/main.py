@@ -16,13 +16,14 @@ from app.json_response import JSONResponse
 from app.logging_setup import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.model_manager import ModelManager
-from app.settings import Settings, get_settings
+from app.settings import Settings, get_settings, report_unresolved_settings
 
 
 def create_app(settings: Settings | None = None, manager: ModelManager | None = None) -> FastAPI:
     """Build the app. No network I/O happens here: the model loads on first use."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    report_unresolved_settings(settings)
     model_manager = manager or ModelManager(settings)
 
     @asynccontextmanager

@@ -38,8 +38,12 @@ def check_admin(request: Request) -> None:
 
 
 async def admin_optional(request: Request) -> None:
-    """Require the admin key only when one is configured (used by reload)."""
-    if request.app.state.settings.admin_api_key is not None:
+    """Require the admin key only when one is configured (used by reload).
+
+    An ADMIN_API_KEY that is an unresolved Key Vault reference counts as configured but
+    unusable: the route stays closed (403) rather than opening up."""
+    settings = request.app.state.settings
+    if settings.admin_api_key is not None or "ADMIN_API_KEY" in settings.unresolved_settings:
         check_admin(request)
 
 
