@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     prediction_log_max_records: int = Field(
         default=5000, ge=1, validation_alias="PREDICTION_LOG_MAX_RECORDS"
     )
+    prediction_log_max_buffer_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=64 * 1024, validation_alias="PREDICTION_LOG_MAX_BUFFER_BYTES",
+        description="Memory the prediction log may hold (3 % of a 2 GiB Flex instance); "
+                    "records beyond it are dropped and counted.",
+    )
 
     _unresolved: tuple[str, ...] = PrivateAttr(default=())
 
