@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__, observability
-from app.api import health, hooks, model_info, predict, registry_admin
+from app.api import docs, health, hooks, model_info, predict, registry_admin
 from app.asgi_guard import GuardedFastAPI
 from app.errors import install_error_handlers
 from app.json_response import JSONResponse
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
                     "copy in Blob Storage when the registry cannot serve it.",
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by app.api.docs from a pinned package
     )
     app.state.settings = settings
     app.state.model_manager = model_manager
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.include_router(predict.router)
     app.include_router(registry_admin.router)
     app.include_router(hooks.router)
+    docs.install(app)
     observability.install(app, settings)
 
     # Added last = outermost: CORS wraps the body limit, so a 413 still carries CORS headers.
