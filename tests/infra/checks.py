@@ -557,9 +557,20 @@ def check_storage_accounts(directory: Path) -> list[str]:
     return problems
 
 
+def check_application_insights(directory: Path) -> list[str]:
+    """Every Application Insights resource refuses instrumentation-key (local) auth."""
+    return [
+        f"azurerm_application_insights.{name}: local_authentication_disabled must be true"
+        for rtype, name, body in blocks(directory, "resource")
+        if rtype == "azurerm_application_insights"
+        and value(body, "local_authentication_disabled") is not True
+    ]
+
+
 def structural_problems(directory: Path) -> list[str]:
     return (
-        check_outputs(directory)
+        check_application_insights(directory)
+        + check_outputs(directory)
         + check_function_identity(directory)
         + check_role_assignments(directory)
         + check_variables(directory)

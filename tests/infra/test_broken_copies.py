@@ -144,6 +144,14 @@ def test_weakened_storage_fails_structure(broken_copy: BrokenCopy, old: str, new
     assert any(expected in p for p in checks.check_storage_accounts(directory))
 
 
+@pytest.mark.parametrize("file", ["ml_workspace.tf", "monitoring.tf"])
+def test_application_insights_with_local_auth_fails(broken_copy: BrokenCopy, file: str) -> None:
+    directory = broken_copy()
+    mutate(directory / file, "  local_authentication_disabled = true\n", "")
+    problems = checks.check_application_insights(directory)
+    assert len(problems) == 1 and "local_authentication_disabled must be true" in problems[0]
+
+
 # --- (d) formatting --------------------------------------------------------------------------
 
 
