@@ -4,7 +4,8 @@ Each sampled prediction request becomes one record (inputs, outputs, model, late
 The request path only appends the record to an in-memory buffer; a daemon thread turns
 records into JSON lines and writes them when the buffer holds
 ``PREDICTION_LOG_MAX_RECORDS`` records, holds half of ``PREDICTION_LOG_MAX_BUFFER_BYTES``,
-or every ``PREDICTION_LOG_FLUSH_SECONDS``, whichever comes first. Records go to one
+has just had to drop a record, or every ``PREDICTION_LOG_FLUSH_SECONDS``, whichever comes
+first. Records go to one
 append blob per instance per UTC hour: ``<container>/YYYY/MM/DD/HH/<instance>.jsonl``.
 
 Memory is bounded in bytes, not records: everything the logger holds (records waiting to
@@ -53,6 +54,7 @@ NUMERIC_VALUE_BYTES = 24
 OBJECT_VALUE_BYTES = 64
 OUTPUT_VALUE_BYTES = 32
 RECORD_OVERHEAD_BYTES = 512
+SMALL_FRAME_VALUES = 10_000  # below this every value is charged the object rate
 Counter = Callable[[str, int], None]
 
 
@@ -73,10 +75,13 @@ class PendingRecord:
         """What the record counts for until it is serialized, cheap enough for the request
         path: an upper estimate of both the memory it keeps alive (frame, outputs) and the
         JSON it becomes (a float64 is at most 24 characters; a string is charged more)."""
-        per_row = sum(NUMERIC_VALUE_BYTES if dtype.kind in "biufc" else OBJECT_VALUE_BYTES
-                      for dtype in self.frame.dtypes)
-        return (RECORD_OVERHEAD_BYTES + len(self.frame) * per_row
-                + len(self.outputs) * OUTPUT_VALUE_BYTES)
+        rows, columns = self.frame.shape
+        if rows * columns <= SMALL_FRAME_VALUES:  # reading dtypes costs ~70 us: not worth it
+            per_row = columns * OBJECT_VALUE_BYTES
+        else:
+            per_row = sum(NUMERIC_VALUE_BYTES if dtype.kind in "biufc" else OBJECT_VALUE_BYTES
+                          for dtype in self.frame.dtypes)
+        return RECORD_OVERHEAD_BYTES + rows * per_row + len(self.outputs) * OUTPUT_VALUE_BYTES
 
     def to_lines(self) -> list[bytes]:
         """One JSON line, or one per ``ROWS_PER_LINE`` rows for a large batch."""
@@ -153,16 +158,18 @@ class PredictionLogger:
             frame=result.model_input.frame, outputs=result.predictions)
         estimate = record.held_bytes()
         with self._lock:
-            if self._held + estimate > self.max_bytes:
+            full = self._held + estimate > self.max_bytes
+            if full:  # dropped; the writer writes what is held now to make room
                 self._drop_overflow(1)
-                return
-            self._pending.append((record, estimate))
-            self._pending_bytes += estimate
-            self._held += estimate
-            self._records += 1
-            wake = (self._records >= self.settings.prediction_log_max_records
+            else:
+                self._pending.append((record, estimate))
+                self._pending_bytes += estimate
+                self._held += estimate
+                self._records += 1
+            wake = (full or self._records >= self.settings.prediction_log_max_records
                     or self._pending_bytes >= EAGER_SERIALIZE_BYTES
                     or self._held >= self.max_bytes // 2)
+        del record
         self._ensure_thread()
         if wake:
             self._wake.set()
@@ -194,7 +201,7 @@ class PredictionLogger:
             try:
                 self.serialize_pending()
                 with self._lock:
-                    due = (time.monotonic() >= deadline
+                    due = (time.monotonic() >= deadline or self._overflow > 0
                            or self._records >= self.settings.prediction_log_max_records
                            or self._held >= self.max_bytes // 2)
                 if due and not self._stop.is_set():

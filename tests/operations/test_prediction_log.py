@@ -136,11 +136,11 @@ def test_buffer_is_capped_in_bytes_and_overflow_is_counted(
     logger = shim.fastapi_app.state.prediction_logger
     batch = {"dataframe_split": {"columns": FEATURES, "data": [list(ROW.values())] * 300}}
     held = []
-    for _ in range(12):  # ~80 KiB each at the request-path estimate: three fit
+    for _ in range(12):  # ~200 KiB each at the request-path estimate, ~60 KiB as JSON
         assert shim.post("/predict", json_body=batch).status_code == 200
         held.append(logger.buffered_bytes)
     assert max(held) <= settings.prediction_log_max_buffer_bytes
-    assert logger.flush() >= 1
+    logger.flush()  # an overflow also makes the writer write at once; this writes the rest
     assert logger.buffered_bytes == 0
     metrics = shim.get("/metrics").body.decode()
     overflow = [line for line in metrics.splitlines()
