@@ -151,8 +151,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    async def _unexpected(_: Request, __: Exception) -> Response:
+        # Starlette re-raises after this; app/asgi_guard.py logs it once (no traceback).
         return JSONResponse(
             {"error": "internal_error", "message": "The server failed to handle the request."},
             status_code=500,

@@ -9,19 +9,21 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__, observability
-from app.api import health, hooks, model_info, predict, registry_admin
+from app.api import docs, health, hooks, model_info, predict, registry_admin
+from app.asgi_guard import GuardedFastAPI
 from app.errors import install_error_handlers
 from app.json_response import JSONResponse
 from app.logging_setup import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.model_manager import ModelManager
-from app.settings import Settings, get_settings
+from app.settings import Settings, get_settings, report_unresolved_settings
 
 
 def create_app(settings: Settings | None = None, manager: ModelManager | None = None) -> FastAPI:
     """Build the app. No network I/O happens here: the model loads on first use."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    report_unresolved_settings(settings)
     model_manager = manager or ModelManager(settings)
 
     @asynccontextmanager
@@ -35,13 +37,14 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         if prediction_logger is not None:  # best effort; loss is bounded by the flush interval
             prediction_logger.close()
 
-    app = FastAPI(
+    app = GuardedFastAPI(  # no exception leaves the app (see app/asgi_guard.py)
         title="MLflow model serving on Azure Functions",
         version=__version__,
         description="Serves an MLflow-registered model; falls back to a digest-verified "
                     "copy in Blob Storage when the registry cannot serve it.",
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by app.api.docs from a pinned package
     )
     app.state.settings = settings
     app.state.model_manager = model_manager
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.include_router(predict.router)
     app.include_router(registry_admin.router)
     app.include_router(hooks.router)
+    docs.install(app)
     observability.install(app, settings)
 
     # Added last = outermost: CORS wraps the body limit, so a 413 still carries CORS headers.

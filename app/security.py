@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 
 from fastapi import Request
@@ -12,6 +13,7 @@ from fastapi import Request
 from app.errors import ApiError
 
 ADMIN_HEADER = "x-admin-key"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds; 12 digits reach the year 33658
 
 
 async def require_admin(request: Request) -> None:
@@ -47,8 +49,12 @@ def is_admin(request: Request) -> bool:
 
 
 async def admin_optional(request: Request) -> None:
-    """Require the admin key only when one is configured (used by reload)."""
-    if request.app.state.settings.admin_api_key is not None:
+    """Require the admin key only when one is configured (used by reload).
+
+    An ADMIN_API_KEY that is an unresolved Key Vault reference counts as configured but
+    unusable: the route stays closed (403) rather than opening up."""
+    settings = request.app.state.settings
+    if settings.admin_api_key is not None or "ADMIN_API_KEY" in settings.unresolved_settings:
         check_admin(request)
 
 
@@ -67,7 +73,10 @@ def verify_mlflow_signature(secret: str, headers: dict[str, str], payload: bytes
     if not signature or not delivery_id or not timestamp:
         raise ApiError(401, "unsigned_webhook", "The webhook is not signed.",
                        field="x-mlflow-signature")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age_seconds:
+    # ASCII digits of bounded length before int(): a longer string made int() raise
+    # (Python caps int parsing at 4,300 digits) before the signature was even checked.
+    if (not _TIMESTAMP.fullmatch(timestamp)
+            or abs(time.time() - int(timestamp)) > max_age_seconds):
         raise ApiError(401, "stale_webhook", "The webhook timestamp is missing or too old.",
                        field="x-mlflow-timestamp")
     expected = mlflow_signature(secret, delivery_id, timestamp, payload)

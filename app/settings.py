@@ -7,11 +7,25 @@ Terraform must set in Azure; `tests/infra` checks both sides stay in step.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+# App Service leaves a reference's literal text as the value when it cannot resolve it; that
+# text is predictable (vault and secret names), so it must never act as a key or secret.
+UNRESOLVED_REFERENCE_PREFIXES = ("@microsoft.keyvault(", "@microsoft.appconfiguration(")
 
 
 def _deployed(**kwargs: Any) -> Any:
@@ -146,6 +160,33 @@ class Settings(BaseSettings):
     prediction_log_max_records: int = Field(
         default=5000, ge=1, validation_alias="PREDICTION_LOG_MAX_RECORDS"
     )
+    prediction_log_max_buffer_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=64 * 1024, validation_alias="PREDICTION_LOG_MAX_BUFFER_BYTES",
+        description="Memory the prediction log may hold (3 % of a 2 GiB Flex instance); "
+                    "records beyond it are dropped and counted.",
+    )
+
+    _unresolved: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unresolved_references_are_unset(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Settings]
+    ) -> Settings:
+        unresolved: list[str] = []
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in [k for k, v in data.items() if _is_unresolved_reference(v)]:
+                del data[key]  # the field falls back to its default (None for secrets)
+                unresolved.append(_env_name(key))
+        settings = handler(data)
+        settings._unresolved = tuple(sorted(unresolved))
+        return settings
+
+    @property
+    def unresolved_settings(self) -> tuple[str, ...]:
+        """Names of settings whose value was an unresolved Key Vault/App Config reference."""
+        return self._unresolved
 
     @field_validator("skops_trusted_types", "cors_allow_origins", mode="before")
     @classmethod
@@ -179,6 +220,29 @@ class Settings(BaseSettings):
     @property
     def has_storage(self) -> bool:
         return bool(self.storage_connection_string or self.storage_account_url)
+
+
+def _is_unresolved_reference(value: Any) -> bool:
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return isinstance(raw, str) and raw.strip().lower().startswith(UNRESOLVED_REFERENCE_PREFIXES)
+
+
+def _env_name(key: str) -> str:
+    """The environment name of a field, given its name or any of its aliases."""
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = [alias] if isinstance(alias, str) else list(getattr(alias, "choices", []))
+        if key.lower() in {name.lower(), *(str(c).lower() for c in choices)}:
+            return str(choices[0]) if choices else name.upper()
+    return key
+
+
+def report_unresolved_settings(settings: Settings) -> None:
+    """Log (once per app) which settings were unresolved references, by name only."""
+    if settings.unresolved_settings:
+        log.error("settings %s hold unresolved Key Vault references and are treated as unset; "
+                  "check the app identity's access to the vault",
+                  ", ".join(settings.unresolved_settings))
 
 
 def deployed_setting_names() -> set[str]:

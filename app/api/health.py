@@ -28,16 +28,21 @@ def _registry(m: ModelManager) -> dict[str, Any]:
     }
 
 
+_UNRESOLVED = {"type": "array", "items": {"type": "string"},
+               "description": "Settings left as unresolved Key Vault references (treated as "
+                              "unset); present only when there are any"}
 _REGISTRY = {"type": "object", "properties": {"reachable": {"type": ["boolean", "null"]},
                                               "checked_at": {"type": ["string", "null"]}}}
 _READY = {"type": "object", "required": ["status", "registry", "model"], "properties": {
     "status": {"const": "ready"}, "registry": _REGISTRY, "model": {"type": "object"},
-    "uptime_seconds": {"type": "number"}, "loaded_at": {"type": "string"}}}
+    "uptime_seconds": {"type": "number"}, "loaded_at": {"type": "string"},
+    "unresolved_settings": _UNRESOLVED}}
 _UNAVAILABLE = {"type": "object", "required": ["status", "error", "message", "reason"],
                 "properties": {"status": {"const": "unavailable"},
                                "error": {"const": "model_unavailable"},
                                "message": {"type": "string"}, "reason": {"type": "string"},
-                               "loading": {"type": "boolean"}, "registry": _REGISTRY}}
+                               "loading": {"type": "boolean"}, "registry": _REGISTRY,
+                               "unresolved_settings": _UNRESOLVED}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A model is loaded",
           "content": {"application/json": {"schema": _READY}}},
@@ -57,6 +62,8 @@ async def ready(m: ModelManager = Depends(manager)) -> JSONResponse:
         "registry": _registry(m),
         "fallback": {"version": m.fallback.version, "in_sync": m.fallback_in_sync},
     }
+    if m.settings.unresolved_settings:  # names only, never the reference text
+        body["unresolved_settings"] = list(m.settings.unresolved_settings)
     if model is None:
         body.update(status="unavailable", error="model_unavailable",
                     message="No model is loaded yet.", reason=m.unavailable_reason,

@@ -30,6 +30,7 @@ def install(app: FastAPI, settings: Settings) -> None:
             from app.observability.prediction_log import PredictionLogger
 
             logger = PredictionLogger(settings, count=metrics.count_logged)
+            metrics.watch_prediction_log(lambda: logger.buffered_bytes)
             app.state.prediction_logger = logger
             app.state.prediction_observers.append(logger)
         else:

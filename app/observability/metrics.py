@@ -7,10 +7,10 @@ benchmark) never share or collide on counters.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,12 +31,20 @@ class ServingMetrics:
                                  registry=self.registry)
         self.predictions = Counter("predictions", "Rows scored, by model version and source",
                                    ["model", "version", "source"], registry=self.registry)
-        self.logged = Counter("prediction_log_records", "Prediction log records by outcome",
+        self.logged = Counter("prediction_log_records",
+                              "Prediction log lines written or dropped (write failures), and "
+                              "records dropped because the buffer was full (overflow)",
                               ["outcome"], registry=self.registry)
+        self.log_buffer = Gauge("prediction_log_buffer_bytes",
+                                "Bytes the prediction log holds now (limit: "
+                                "PREDICTION_LOG_MAX_BUFFER_BYTES)", registry=self.registry)
         self.registry.register(ManagerCollector(manager))
 
     def count_logged(self, outcome: str, records: int) -> None:
         self.logged.labels(outcome).inc(records)
+
+    def watch_prediction_log(self, buffered_bytes: Callable[[], float]) -> None:
+        self.log_buffer.set_function(buffered_bytes)
 
     def observe_prediction(self, _request: Any, result: Any) -> None:
         model = result.model

@@ -3,6 +3,8 @@
 Active only when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set; the import of the Azure
 Monitor distro (~0.5 s) is paid only then. In Azure the user-assigned identity
 (``AZURE_CLIENT_ID``) authenticates ingestion, so the resource can keep local auth off.
+Request URLs are exported without secrets (`app.observability.redaction`): the
+``code`` function key and any other secret-named query parameter are replaced first.
 The Prometheus metrics of `/metrics` are mirrored as OpenTelemetry instruments with the
 same names, so dashboards read the same numbers from either side.
 """
@@ -36,6 +38,8 @@ def configure_process(settings: Settings) -> bool:
         from azure.monitor.opentelemetry import configure_azure_monitor
         from opentelemetry.sdk.resources import Resource
 
+        from app.observability.redaction import RedactingSpanProcessor
+
         credential = None
         if settings.azure_client_id:
             from azure.identity import ManagedIdentityCredential
@@ -45,6 +49,8 @@ def configure_process(settings: Settings) -> bool:
             connection_string=settings.appinsights_connection_string.get_secret_value(),
             credential=credential,
             logger_name="app",
+            # ?code=<function key> and other secret-named parameters never leave the process.
+            span_processors=[RedactingSpanProcessor()],
             resource=Resource.create({"service.name": "mlflow-model-serving",
                                       "service.instance.id": settings.instance_id or ""}),
             # FastAPI is instrumented per app below; the rest are not used by this service.
@@ -62,7 +68,10 @@ def install(app: FastAPI, settings: Settings, manager: ModelManager) -> bool:
             return False
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS)
+        from app.observability.redaction import redact_span_urls
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS,
+                                           server_request_hook=redact_span_urls)
         app.state.prediction_observers.append(_model_metrics(manager))
     except Exception:  # telemetry must never stop the service from serving
         log.exception("Application Insights telemetry could not be configured")

@@ -69,14 +69,17 @@ resource "azurerm_storage_account" "ml" {
   tags = local.tags
 }
 
+# The workspace's Application Insights accepts no instrumentation-key ingestion: only
+# Entra ID-authenticated senders (a leaked connection string cannot write to it).
 resource "azurerm_application_insights" "ml" {
-  name                = local.names.app_insights_ml
-  location            = azurerm_resource_group.this.location
-  resource_group_name = azurerm_resource_group.this.name
-  application_type    = "web"
-  workspace_id        = azurerm_log_analytics_workspace.this.id
-  retention_in_days   = var.log_retention_days
-  tags                = local.tags
+  name                          = local.names.app_insights_ml
+  location                      = azurerm_resource_group.this.location
+  resource_group_name           = azurerm_resource_group.this.name
+  application_type              = "web"
+  workspace_id                  = azurerm_log_analytics_workspace.this.id
+  retention_in_days             = var.log_retention_days
+  local_authentication_disabled = true
+  tags                          = local.tags
 }
 
 resource "azurerm_machine_learning_workspace" "this" {

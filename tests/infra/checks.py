@@ -584,9 +584,41 @@ def check_storage_accounts(directory: Path) -> list[str]:
     return problems
 
 
+HOST_BODY_LIMIT_MAX = 16 * 1024 * 1024
+
+
+def check_host_body_limit(directory: Path) -> list[str]:
+    """The host's own request-body limit is set, at or above the app's MAX_BODY_BYTES (so
+    the app still answers 413 itself) and far below the host's 100 MB default."""
+    from app.settings import Settings
+
+    raw = terraform_app_settings(directory).get("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT")
+    if raw is None:
+        return ["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is not set (the host buffers up to 100 MB)"]
+    if not str(raw).isdigit():
+        return [f"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT must be a byte count: {raw!r}"]
+    app_limit = Settings.model_fields["max_body_bytes"].default
+    if not app_limit <= int(raw) <= HOST_BODY_LIMIT_MAX:
+        return [f"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT must be between MAX_BODY_BYTES "
+                f"({app_limit}) and {HOST_BODY_LIMIT_MAX}: {raw}"]
+    return []
+
+
+def check_application_insights(directory: Path) -> list[str]:
+    """Every Application Insights resource refuses instrumentation-key (local) auth."""
+    return [
+        f"azurerm_application_insights.{name}: local_authentication_disabled must be true"
+        for rtype, name, body in blocks(directory, "resource")
+        if rtype == "azurerm_application_insights"
+        and value(body, "local_authentication_disabled") is not True
+    ]
+
+
 def structural_problems(directory: Path) -> list[str]:
     return (
-        check_outputs(directory)
+        check_application_insights(directory)
+        + check_host_body_limit(directory)
+        + check_outputs(directory)
         + check_function_identity(directory)
         + check_role_assignments(directory)
         + check_model_signing(directory)

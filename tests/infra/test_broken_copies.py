@@ -144,6 +144,28 @@ def test_weakened_storage_fails_structure(broken_copy: BrokenCopy, old: str, new
     assert any(expected in p for p in checks.check_storage_accounts(directory))
 
 
+@pytest.mark.parametrize("file", ["ml_workspace.tf", "monitoring.tf"])
+def test_application_insights_with_local_auth_fails(broken_copy: BrokenCopy, file: str) -> None:
+    directory = broken_copy()
+    mutate(directory / file, "  local_authentication_disabled = true\n", "")
+    problems = checks.check_application_insights(directory)
+    assert len(problems) == 1 and "local_authentication_disabled must be true" in problems[0]
+
+
+@pytest.mark.parametrize(("new", "expected"), [
+    ("", "is not set"),
+    ('    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "104857600"\n', "between MAX_BODY_BYTES"),
+    ('    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "1024"\n', "between MAX_BODY_BYTES"),
+])
+def test_host_body_limit_missing_or_out_of_range_fails(broken_copy: BrokenCopy, new: str,
+                                                      expected: str) -> None:
+    directory = broken_copy()
+    mutate(directory / "function_app.tf",
+           '    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "8388608"\n', new)
+    problems = checks.check_host_body_limit(directory)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
 # --- (d) formatting --------------------------------------------------------------------------
 
 

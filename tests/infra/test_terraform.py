@@ -104,6 +104,8 @@ def test_container_names_match_the_app_defaults() -> None:
         checks.check_role_assignments,
         checks.check_variables,
         checks.check_storage_accounts,
+        checks.check_application_insights,
+        checks.check_host_body_limit,
     ],
     ids=lambda f: f.__name__,
 )

@@ -121,3 +121,32 @@ def test_storage_failure_never_fails_a_prediction(shim_factory: Callable[..., An
     dropped = [line for line in metrics.splitlines()
                if line.startswith('prediction_log_records_total{outcome="dropped"}')]
     assert dropped and float(dropped[0].rsplit(" ", 1)[1]) >= 1
+
+
+def test_buffer_is_capped_in_bytes_and_overflow_is_counted(
+    shim_factory: Callable[..., Any], settings_factory: Callable[..., Any],
+    champion: dict[str, Any], caplog: Any,
+) -> None:
+    """Records that do not fit PREDICTION_LOG_MAX_BUFFER_BYTES are dropped whole and counted;
+    the held bytes never pass the limit, and what is kept is written complete."""
+    settings = _logging_settings(settings_factory, prediction_log_max_buffer_bytes=256 * 1024,
+                                 prediction_log_flush_seconds=3600,
+                                 prediction_log_max_records=100_000)
+    shim = shim_factory(settings)
+    logger = shim.fastapi_app.state.prediction_logger
+    batch = {"dataframe_split": {"columns": FEATURES, "data": [list(ROW.values())] * 300}}
+    held = []
+    for _ in range(12):  # ~200 KiB each at the request-path estimate, ~60 KiB as JSON
+        assert shim.post("/predict", json_body=batch).status_code == 200
+        held.append(logger.buffered_bytes)
+    assert max(held) <= settings.prediction_log_max_buffer_bytes
+    logger.flush()  # an overflow also makes the writer write at once; this writes the rest
+    assert logger.buffered_bytes == 0
+    metrics = shim.get("/metrics").body.decode()
+    overflow = [line for line in metrics.splitlines()
+                if line.startswith('prediction_log_records_total{outcome="overflow"}')]
+    kept = {r["request_id"] for r in _records(settings)}
+    assert overflow and float(overflow[0].rsplit(" ", 1)[1]) == 12 - len(kept) > 0
+    assert all(r["rows"] == 300 == len(r["outputs"]) for r in _records(settings))
+    assert "prediction log buffer full" in caplog.text
+    assert "prediction_log_buffer_bytes 0.0" in metrics

