@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__, observability
-from app.api import health, hooks, model_info, predict, registry_admin
+from app.api import health, hooks, model_info, predict, registry_admin, scoring_server
 from app.errors import install_error_handlers
 from app.json_response import JSONResponse
 from app.logging_setup import configure_logging
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.include_router(health.router)
     app.include_router(model_info.router)
     app.include_router(predict.router)
+    app.include_router(scoring_server.router)
     app.include_router(registry_admin.router)
     app.include_router(hooks.router)
     observability.install(app, settings)
