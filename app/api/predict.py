@@ -52,8 +52,13 @@ _PREDICTIONS = {"type": "array", "description": "One prediction per input row"}
 _PREDICT_OK = {"type": "object", "required": ["predictions", "model"], "properties": {
     "predictions": _PREDICTIONS, "model": _MODEL_SUMMARY,
     "request_id": {"type": ["string", "null"]}, "processing_time_ms": {"type": "number"}}}
-_INVOCATIONS_OK = {"type": "object", "required": ["predictions"],
-                   "properties": {"predictions": _PREDICTIONS}}
+_INVOCATIONS_OK = {"oneOf": [
+    {"type": "object", "required": ["predictions"], "properties": {"predictions": _PREDICTIONS}},
+    {"type": "array", "description": "MLflow's unwrapped form (a body with messages, prompt "
+                                     "or input): the bare predictions"}]}
+_INVOCATIONS_OPENAPI = {"requestBody": {**_OPENAPI["requestBody"], "content": {
+    **_OPENAPI["requestBody"]["content"],
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def _responses(ok_schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
@@ -108,7 +113,9 @@ async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONR
 
 
 @router.post("/invocations", summary="MLflow scoring-server compatible endpoint",
-             openapi_extra=_OPENAPI, responses=_responses(_INVOCATIONS_OK))
+             description="Reads every body exactly as `mlflow models serve` does (README: "
+                         "/invocations); unknown keys and columns are ignored.",
+             openapi_extra=_INVOCATIONS_OPENAPI, responses=_responses(_INVOCATIONS_OK))
 async def invocations(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
     if m.current is None:
         await m.wait_initial(m.settings.startup_wait_seconds)
