@@ -18,6 +18,7 @@ from starlette.responses import Response
 from app.json_response import JSONResponse
 
 log = logging.getLogger(__name__)
+MLFLOW_PATH = "/invocations"  # the route whose errors carry MLflow's error_code
 
 class ErrorCode(Enum):
     """The domain errors of the scoring routes. ``_MAPPING`` below is the one place that maps
@@ -191,7 +192,7 @@ def error_response(exc: ApiError, *, mlflow_style: bool = False) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        return error_response(exc, mlflow_style=request.url.path == "/invocations")
+        return error_response(exc, mlflow_style=request.url.path == MLFLOW_PATH)
 
     @app.exception_handler(ClientDisconnect)
     async def _client_gone(request: Request, _: ClientDisconnect) -> Response:
@@ -219,7 +220,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {400: "invalid_json", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed"}
         code = codes.get(exc.status_code, "http_error")
@@ -227,12 +228,18 @@ def install_error_handlers(app: FastAPI) -> None:
         body: dict[str, Any] = {"error": code, "message": detail}
         if exc.status_code == 400:  # FastAPI could not parse a JSON body
             body |= {"message": "The body is not valid JSON.", "field": "body"}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(_for(request, body, exc.status_code), status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"error": "internal_error", "message": "The server failed to handle the request."},
-            status_code=500,
-        )
+        body = {"error": "internal_error", "message": "The server failed to handle the request."}
+        return JSONResponse(_for(request, body, 500), status_code=500)
+
+
+def _for(request: Request, body: dict[str, Any], status: int) -> dict[str, Any]:
+    """MLflow's ``error_code`` first on /invocations, as its clients expect."""
+    if request.url.path != MLFLOW_PATH:
+        return body
+    return {"error_code": mlflow_error_code(status), **body}

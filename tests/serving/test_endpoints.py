@@ -162,3 +162,10 @@ def test_invocations_parquet_and_unwrapped_form(shim: Any) -> None:
     unwrapped = shim.post("/invocations", json_body={**ROW, "prompt": "ignored"})
     assert unwrapped.status_code == 200, unwrapped
     assert unwrapped.json() == reference[:1]
+
+
+def test_every_invocations_error_carries_an_mlflow_error_code(shim: Any) -> None:
+    wrong_method = shim.get("/invocations")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error_code"] == "BAD_REQUEST"
+    assert "error_code" not in shim.get("/predict").json()
