@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, quoted
 
 # MLflow ColSpec type -> (numpy dtype, accepted numpy kinds of the parsed values)
 _TYPES: dict[str, tuple[Any, str]] = {
@@ -87,11 +87,14 @@ class InputSchema:
         if n_rows == 0:
             raise InvalidInput("The batch is empty: send at least one row.", field=batch_field)
         known = {c.name for c in self.columns}
-        extra = sum(1 for name in columns if name not in known)
-        if extra:
-            # Unknown names are request data: they are never echoed back.
-            raise InvalidInput(f"The input has {extra} column(s) the model does not take; it "
-                               f"takes: {', '.join(self.names)}.", field="columns")
+        unknown = [name for name in columns if name not in known]
+        if unknown:
+            # Column names are identifiers: named, bounded and escaped; values never are.
+            listed = ", ".join(quoted(name) for name in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            what = "an unknown column" if len(unknown) == 1 else "unknown columns"
+            raise InvalidInput(f"The input has {what} {listed}{more}; the model takes: "
+                               f"{', '.join(self.names)}.", field="columns")
         data: dict[str, Any] = {}
         for col in self.columns:
             values = columns.get(col.name)

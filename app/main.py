@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__, observability
-from app.api import docs, health, hooks, model_info, predict, registry_admin
+from app.api import docs, health, hooks, model_info, predict, registry_admin, scoring_server
 from app.asgi_guard import GuardedFastAPI
 from app.errors import install_error_handlers
 from app.json_response import JSONResponse
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.include_router(health.router)
     app.include_router(model_info.router)
     app.include_router(predict.router)
+    app.include_router(scoring_server.router)
     app.include_router(registry_admin.router)
     app.include_router(hooks.router)
     docs.install(app)

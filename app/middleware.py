@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import MLFLOW_PATH, ErrorCode
 from app.json_response import dumps
 from app.logging_setup import invocation_id_var, request_id_var
 
@@ -86,7 +87,8 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        mlflow_style = {"error_code": "BAD_REQUEST"} if scope.get("path") == "/invocations" else {}
+        mlflow_style = ({"error_code": ErrorCode.PAYLOAD_TOO_LARGE.mlflow_code}
+                        if scope.get("path") == MLFLOW_PATH else {})
         await _send_json(send, 413, {
             **mlflow_style,
             "error": "payload_too_large",

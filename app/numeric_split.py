@@ -1,13 +1,17 @@
 """Fast paths for the common batch: ``dataframe_split`` of plain numbers, all-double schema.
 
-Both return None whenever anything is unusual (other top-level keys, missing or unknown
-columns, nulls, strings, booleans, ragged rows, non-finite values); the general path in
-`app.payload` then validates the request and names the field at fault. When they do
-return, the frame equals what the general path builds (one float64 block, schema order).
+Both return None whenever anything is unusual (other or repeated keys, an ``index``, missing
+or unknown columns, nulls, strings, booleans, nested or ragged rows, non-finite values); the
+general path in `app.payload` then reads the request. When they do return, the frame equals
+what the general path builds (one float64 block, schema order) -- a property test in
+``tests/serving/test_payload_fast_path.py`` generates bodies to hold them to that.
 
 1. `from_bytes`: simdjson (pysimdjson) parses the body and hands the ``data`` matrix over
-   as one buffer of doubles, without building a Python object per number.
-2. `from_document`: after orjson has parsed the body, one ``numpy.array`` conversion.
+   as one buffer of doubles, without building a Python object per number. That buffer
+   flattens nested arrays, so the body may hold no ``[`` beyond the ones the rows, ``data``
+   and ``columns`` open; and simdjson keeps repeated keys, which JSON decoders resolve to the
+   last one, so any repeated key steps aside.
+2. `from_document`: after the body is decoded, one ``numpy.array`` conversion.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ def _frame(matrix: np.ndarray, names: list[str], schema: InputSchema) -> pd.Data
     return pd.DataFrame(matrix, columns=schema.names, copy=False)
 
 
+def _plain_keys(keys: list[str], allowed: set[str]) -> bool:
+    """No key repeats and every key is allowed."""
+    return len(set(keys)) == len(keys) and set(keys) <= allowed
+
+
 def _names_match(names: Any, schema: InputSchema) -> bool:
     return (isinstance(names, list) and all(isinstance(n, str) for n in names)
             and sorted(names) == schema.sorted_names)
@@ -52,14 +61,14 @@ def from_bytes(body: bytes, schema: InputSchema,
         doc = parser.parse(body)
         if not isinstance(doc, simdjson.Object):
             return None
-        keys = set(doc.keys())
-        if "dataframe_split" not in keys or keys - {"dataframe_split", "params"}:
+        keys = list(doc.keys())
+        if "dataframe_split" not in keys or not _plain_keys(keys, {"dataframe_split", "params"}):
             return None
         params = doc.get("params")
         if params is not None and not isinstance(params, simdjson.Object):
             return None
         split = doc["dataframe_split"]
-        if not isinstance(split, simdjson.Object):
+        if not isinstance(split, simdjson.Object) or sorted(split.keys()) != ["columns", "data"]:
             return None
         names = split.get("columns")
         names = names.as_list() if isinstance(names, simdjson.Array) else None
@@ -67,12 +76,14 @@ def from_bytes(body: bytes, schema: InputSchema,
         if not _names_match(names, schema) or not isinstance(data, simdjson.Array):
             return None
         rows, width = len(data), len(names)
-        if not 0 < rows <= max_rows or not all(
+        if not 0 < rows <= max_rows or body.count(b"[") != rows + 2 or not all(
                 isinstance(row, simdjson.Array) and len(row) == width for row in data):
-            return None
+            return None  # the count rules out nested arrays, which the buffer would flatten
         # Raises for anything that is not a number (booleans, nulls, strings).
-        buffer = data.as_buffer(of_type="d")
-        matrix = np.frombuffer(buffer, dtype=np.float64).reshape(rows, width).copy()
+        flat = np.frombuffer(data.as_buffer(of_type="d"), dtype=np.float64)
+        if flat.size != rows * width:
+            return None
+        matrix = flat.reshape(rows, width).copy()
         frame = _frame(matrix, names, schema)
         return None if frame is None else (frame, params.as_dict() if params is not None else None)
     except (ValueError, TypeError, KeyError, RuntimeError):
@@ -81,13 +92,15 @@ def from_bytes(body: bytes, schema: InputSchema,
 
 def from_document(document: Any, schema: InputSchema,
                   max_rows: int) -> tuple[pd.DataFrame, dict[str, Any] | None] | None:
-    """The orjson-parsed document; the caller has ruled out JSON booleans in the body."""
+    """The decoded document; the caller has ruled out JSON booleans in the body."""
     if not isinstance(document, dict) or "dataframe_split" not in document:
         return None
     if len(document) != 1 + ("params" in document):
         return None
     split, params = document["dataframe_split"], document.get("params")
     if not isinstance(split, dict) or (params is not None and not isinstance(params, dict)):
+        return None
+    if sorted(split) != ["columns", "data"]:
         return None
     names, rows = split.get("columns"), split.get("data")
     if not _names_match(names, schema) or not isinstance(rows, list):

@@ -12,6 +12,7 @@ from app.api.deps import manager
 from app.errors import error_responses
 from app.json_response import JSONResponse
 from app.model_manager import ModelManager
+from app.payload import is_json
 from app.predictor import Prediction, predict_bytes
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,13 @@ _PREDICTIONS = {"type": "array", "description": "One prediction per input row"}
 _PREDICT_OK = {"type": "object", "required": ["predictions", "model"], "properties": {
     "predictions": _PREDICTIONS, "model": _MODEL_SUMMARY,
     "request_id": {"type": ["string", "null"]}, "processing_time_ms": {"type": "number"}}}
-_INVOCATIONS_OK = {"type": "object", "required": ["predictions"],
-                   "properties": {"predictions": _PREDICTIONS}}
+_INVOCATIONS_OK = {"oneOf": [
+    {"type": "object", "required": ["predictions"], "properties": {"predictions": _PREDICTIONS}},
+    {"type": "array", "description": "MLflow's unwrapped form (a body with messages, prompt "
+                                     "or input): the bare predictions"}]}
+_INVOCATIONS_OPENAPI = {"requestBody": {**_OPENAPI["requestBody"], "content": {
+    **_OPENAPI["requestBody"]["content"],
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def _responses(ok_schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
@@ -62,13 +68,19 @@ def _responses(ok_schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
 
 
 
-async def _score(request: Request, m: ModelManager) -> Prediction:
+# JSON bodies below this size are scored on the event loop: the JSON parsers are linear and
+# the hop to a worker thread would cost more than the work. CSV and Parquet always go to a
+# thread (pandas' parsers are not provably linear; see app.csv_body), as do larger bodies.
+INLINE_JSON_BYTES = 16_384
+
+
+async def _score(request: Request, m: ModelManager, *, mlflow: bool) -> Prediction:
     body = await request.body()
     content_type = request.headers.get("content-type")
-    if len(body) < 16_384:
-        result = predict_bytes(m, body, content_type)
+    if len(body) < INLINE_JSON_BYTES and is_json(content_type):
+        result = predict_bytes(m, body, content_type, mlflow=mlflow)
     else:
-        result = await run_in_threadpool(predict_bytes, m, body, content_type)
+        result = await run_in_threadpool(predict_bytes, m, body, content_type, mlflow=mlflow)
     request.scope["state"]["model"] = result.model.summary()
     for observer in request.app.state.prediction_observers:
         try:
@@ -88,7 +100,7 @@ def _version_headers(result: Prediction) -> dict[str, str]:
 async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
     if m.current is None:
         await m.wait_initial(m.settings.startup_wait_seconds)
-    result = await _score(request, m)
+    result = await _score(request, m, mlflow=False)
     return JSONResponse(
         {
             "predictions": result.predictions,
@@ -101,9 +113,13 @@ async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONR
 
 
 @router.post("/invocations", summary="MLflow scoring-server compatible endpoint",
-             openapi_extra=_OPENAPI, responses=_responses(_INVOCATIONS_OK))
+             description="Reads every body exactly as `mlflow models serve` does (README: "
+                         "/invocations); unknown keys and columns are ignored.",
+             openapi_extra=_INVOCATIONS_OPENAPI, responses=_responses(_INVOCATIONS_OK))
 async def invocations(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
     if m.current is None:
         await m.wait_initial(m.settings.startup_wait_seconds)
-    result = await _score(request, m)
-    return JSONResponse({"predictions": result.predictions}, headers=_version_headers(result))
+    result = await _score(request, m, mlflow=True)
+    content = result.predictions if result.model_input.unwrapped else \
+        {"predictions": result.predictions}
+    return JSONResponse(content, headers=_version_headers(result))

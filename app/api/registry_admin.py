@@ -72,7 +72,7 @@ router = APIRouter(prefix="/registry", tags=["registry"], dependencies=[Depends(
                    route_class=_AdminRoute)
 
 ModelName = Annotated[str, Path(min_length=1, max_length=256, description="Registered model name")]
-_ERRORS = error_responses(400, 401, 403, 404, 503)
+_ERRORS = error_responses(400, 401, 403, 404, 502, 503)
 _ALIAS_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,254}$"
 
 

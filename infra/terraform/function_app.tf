@@ -27,9 +27,9 @@ locals {
     MLFLOW_WEBHOOK_SECRET     = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.webhook_secret.versionless_id})"
 
     # The host reads a whole request body before the worker sees it (its default limit is
-    # 100 MB). 8 MiB keeps the app's JSON 413 for bodies just over MAX_BODY_BYTES (5 MiB)
+    # 100 MB). 24 MiB keeps the app's JSON 413 for bodies just over MAX_BODY_BYTES (20 MiB)
     # and lets the host refuse anything larger; raise both together.
-    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "8388608"
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "25165824"
   }
 }
 

@@ -584,7 +584,7 @@ def check_storage_accounts(directory: Path) -> list[str]:
     return problems
 
 
-HOST_BODY_LIMIT_MAX = 16 * 1024 * 1024
+HOST_BODY_LIMIT_MAX = 32 * 1024 * 1024
 
 
 def check_host_body_limit(directory: Path) -> list[str]:

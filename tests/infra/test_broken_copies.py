@@ -161,7 +161,7 @@ def test_host_body_limit_missing_or_out_of_range_fails(broken_copy: BrokenCopy, 
                                                       expected: str) -> None:
     directory = broken_copy()
     mutate(directory / "function_app.tf",
-           '    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "8388608"\n', new)
+           '    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "25165824"\n', new)
     problems = checks.check_host_body_limit(directory)
     assert len(problems) == 1 and expected in problems[0], problems
 

@@ -18,7 +18,7 @@ import pytest
 from devstack.services import ROOT, free_port, wait_for_http
 
 MB = 1024 * 1024
-LIMIT = 5 * MB  # the MAX_BODY_BYTES default
+LIMIT = 5 * MB  # set below: the RSS bound is relative to it
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("AzureWebJobsStorage", "MODEL_STORAGE_CONNECTION_STRING", "MAX_BODY_BYTES")}
-    env.update(USE_MLFLOW_REGISTRY="false", MODEL_FALLBACK_ENABLED="false",
+    env.update(USE_MLFLOW_REGISTRY="false", MODEL_FALLBACK_ENABLED="false", MAX_BODY_BYTES=str(LIMIT),
                STARTUP_WAIT_SECONDS="0", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{free_port()}")
     log = Path(tmp_path_factory.mktemp("uvicorn")) / "uvicorn.log"
     with open(log, "wb") as out:

@@ -126,3 +126,48 @@ def test_unknown_route_is_json_404(shim: Any) -> None:
     response = shim.get("/nope")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_mlflow_ping_and_version(shim: Any) -> None:
+    import mlflow
+
+    ping = shim.get("/ping")
+    assert ping.status_code == 200 and ping.json() == {"status": "ready"}
+    version = shim.get("/version")
+    assert version.status_code == 200
+    assert version.body.decode() == mlflow.__version__
+    assert version.headers["content-type"].startswith("text/plain")
+
+
+def test_ping_is_503_at_once_while_no_model_is_loaded(settings_factory: Any,
+                                                      shim_factory: Any) -> None:
+    degraded = shim_factory(settings_factory(use_mlflow_registry=False, fallback_enabled=False,
+                                             startup_wait_seconds=0))
+    response = degraded.get("/ping")
+    assert response.status_code == 503
+    assert response.json()["error"] == "model_unavailable"
+    assert response.headers["retry-after"] == "5"
+
+
+def test_invocations_parquet_and_unwrapped_form(shim: Any) -> None:
+    import io
+
+    import pandas as pd
+
+    reference = shim.post("/predict", json_body={"instances": [ROW, ROW]}).json()["predictions"]
+    buffer = io.BytesIO()
+    pd.DataFrame([ROW, ROW]).to_parquet(buffer)
+    parquet = shim.post("/invocations", body=buffer.getvalue(),
+                        headers={"content-type": "application/vnd.apache.parquet"})
+    assert parquet.status_code == 200, parquet
+    assert parquet.json() == {"predictions": reference}
+    unwrapped = shim.post("/invocations", json_body={**ROW, "prompt": "ignored"})
+    assert unwrapped.status_code == 200, unwrapped
+    assert unwrapped.json() == reference[:1]
+
+
+def test_every_invocations_error_carries_an_mlflow_error_code(shim: Any) -> None:
+    wrong_method = shim.get("/invocations")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error_code"] == "BAD_REQUEST"
+    assert "error_code" not in shim.get("/predict").json()
