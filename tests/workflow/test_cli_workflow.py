@@ -94,7 +94,8 @@ def test_serve_logs_json_lines_only_and_the_first_load(champion: dict[str, Any],
     port = free_port()
     env = _env(LOCAL_SETTINGS_FILE="", MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
                MODEL_STORAGE_CONNECTION_STRING=settings.storage_connection_string.get_secret_value(),
-               MODEL_NAME=champion["name"], MODEL_REFRESH_SECONDS="0")
+               MODEL_NAME=champion["name"], MODEL_REFRESH_SECONDS="0",
+               MODEL_SIGNING_PUBLIC_KEYS=settings.model_signing_public_keys)
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--access-log"],
@@ -111,7 +112,7 @@ def test_serve_logs_json_lines_only_and_the_first_load(champion: dict[str, Any],
     assert not_json == []
     records = [json.loads(line) for line in lines]
     loggers = {record["logger"] for record in records}
-    assert {"app.model_manager", "app.access", "uvicorn.error", "uvicorn.access"} <= loggers
+    assert {"app.model_manager.holder", "app.access", "uvicorn.error", "uvicorn.access"} <= loggers
     loads = [r for r in records if r["message"].startswith("serving model")]
     assert len(loads) == 1 and loads[0]["level"] == "INFO"
 

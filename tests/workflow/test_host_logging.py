@@ -102,6 +102,7 @@ def _run(tmp_path: Path, champion: dict[str, Any], *, under_host: bool) -> tuple
         "MODEL_STORAGE_CONNECTION_STRING": settings.storage_connection_string.get_secret_value(),
         "MODEL_NAME": champion["name"],
         "MODEL_REFRESH_SECONDS": "0",
+        "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
         "LOG_LEVEL": "INFO",
     })
     if under_host:

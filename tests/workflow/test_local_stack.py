@@ -116,7 +116,7 @@ def test_up_walkthrough_ctrl_c_up_again_and_down(stack: Stack) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert UP_LINE in readme
     blocks = walkthrough_blocks()
-    assert len(blocks) == 2 and all("scripts/dev.sh app" in block for block in blocks)
+    assert len(blocks) == 3 and all("scripts/dev.sh app" in block for block in blocks)
     env = {**_base_env(), "ADMIN_API_KEY": "dev-admin-key", "MLFLOW_WEBHOOK_SECRET": "dev-webhook-secret"}
     api = f"http://127.0.0.1:{stack.ports['api']}"
 
