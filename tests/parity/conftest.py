@@ -14,8 +14,8 @@ from tests.parity.models import MIXED_NAME, ROW, register_mixed
 
 
 @pytest.fixture(scope="session")
-def mixed_model(mlflow_server: Any) -> dict[str, str]:
-    return register_mixed(mlflow_server.url)
+def mixed_model(settings_factory: Any) -> dict[str, str]:
+    return register_mixed(settings_factory(model_name=MIXED_NAME))
 
 
 @contextlib.contextmanager

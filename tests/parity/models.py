@@ -8,7 +8,6 @@ a Ridge regression, so any difference in how a value was converted shows in the 
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -57,14 +56,17 @@ def build_pipeline() -> Any:
     return Pipeline([("columns", columns), ("model", Ridge(alpha=1.0))])
 
 
-def register_mixed(tracking_uri: str, experiment: str = "parity") -> dict[str, str]:
-    """Fit, log with a signature that has params, register, set alias ``champion`` and the
-    trusted-types tag the registry loader reads. Returns name, version and model URI."""
+def register_mixed(settings: Any, experiment: str = "parity") -> dict[str, str]:
+    """Fit, log with a signature that has params, register, sign (confirming the types the
+    pipeline needs: this process built it) and set alias ``champion``. Returns name, version
+    and model URI."""
     import mlflow
     import skops.io
     from mlflow.models import infer_signature
 
-    from app.model_loading.registry import TRUSTED_TYPES_TAG
+    from app.lifecycle.signing import sign_version
+
+    tracking_uri = settings.mlflow_tracking_uri
 
     os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"  # MLflow re-reads what it saved
     mlflow.set_tracking_uri(tracking_uri)
@@ -78,8 +80,8 @@ def register_mixed(tracking_uri: str, experiment: str = "parity") -> dict[str, s
             pipeline, name="model", signature=signature, serialization_format="skops",
             skops_trusted_types=untrusted, registered_model_name=MIXED_NAME)
     version = str(info.registered_model_version)
+    sign_version(settings, MIXED_NAME, version, trust_types=untrusted)
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
-    client.set_model_version_tag(MIXED_NAME, version, TRUSTED_TYPES_TAG, json.dumps(untrusted))
     client.set_registered_model_alias(MIXED_NAME, "champion", version)
     return {"name": MIXED_NAME, "version": version,
             "uri": f"models:/{MIXED_NAME}@champion"}
