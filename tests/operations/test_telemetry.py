@@ -155,6 +155,7 @@ def test_function_keys_and_secret_parameters_never_reach_application_insights(
            "OTEL_METRIC_EXPORT_INTERVAL": "60000", "TMPDIR": str(tmp_path),
            "MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": champion["name"],
            "MODEL_ALIAS": "champion", "MODEL_FALLBACK_ENABLED": "false",
+           "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
            "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", SHIM_SCRIPT], cwd=ROOT, env=env, timeout=180,
                             capture_output=True, text=True)

@@ -86,6 +86,7 @@ def test_sixty_large_requests_keep_peak_rss_bounded(
     env = {**os.environ,
            "MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": champion["name"],
            "MODEL_ALIAS": "champion", "MODEL_REFRESH_SECONDS": "0",
+           "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
            "MODEL_STORAGE_CONNECTION_STRING":
                settings.storage_connection_string.get_secret_value(),
            "PREDICTION_LOG_ENABLED": "true",
