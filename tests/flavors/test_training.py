@@ -24,6 +24,11 @@ NATIVE_FORMAT = {"xgboost": "ubj", "lightgbm": "text"}
 
 
 def _cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=_cli_env(settings),
+                          capture_output=True, text=True, timeout=300)
+
+
+def _cli_env(settings: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MODEL_"))}
     env.update({"MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
                 "MODEL_SIGNING_KEY": settings.model_signing_key,
@@ -31,8 +36,7 @@ def _cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
                 "MODEL_STORAGE_CONNECTION_STRING":
                     settings.storage_connection_string.get_secret_value(),
                 "MLFLOW_EXPERIMENT_NAME": "flavors-train", "LOG_LEVEL": "WARNING"})
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return env
 
 
 @pytest.mark.parametrize("model_type", ["xgboost", "lightgbm"])
@@ -72,3 +76,28 @@ def test_train_boosted_model_end_to_end(model_type: str, task: str,
         import numpy as np
 
         assert np.corrcoef(predictions, target.head(40))[0, 1] > 0.6
+
+
+def test_onnx_example_exports_registers_signs_and_serves(settings_factory: Callable[..., Any],
+                                                         shim_factory: Callable[..., Any]) -> None:
+    name = f"example-onnx-{uuid.uuid4().hex[:6]}"
+    settings = settings_factory(model_name=name)
+    proc = subprocess.run(
+        [sys.executable, "-m", "examples.onnx_model", "--model-name", name, "--alias", "champion"],
+        cwd=ROOT, env=_cli_env(settings), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    out = json.loads("\n".join(lines[len(lines) - 1 - lines[::-1].index("{"):]))
+    assert out["signed_by"] and out["promotion"]["promoted"] is True, out
+
+    shim = shim_factory(settings)
+    frame, target = load_data("regression")
+    response = shim.post("/invocations", json_body=split_body(frame.head(10)))
+    assert response.status_code == 200, response
+    info = shim.get("/model/info").json()
+    assert (info["flavor"], info["deserializer"], info["trust"]) == ("onnx", "native", "signed")
+    from app.lifecycle.training import build_pipeline
+
+    expected = build_pipeline(1.0).fit(frame, target).predict(frame.head(10))
+    served = [row["variable"] for row in response.json()["predictions"]]
+    assert served == pytest.approx(expected.tolist(), rel=1e-4)  # float32 graph vs float64
