@@ -24,6 +24,7 @@ class Stack:
     signing_key: Path | None = None
     public_key: Path | None = None
     base_settings: Any = None  # use these Settings instead of ones built from the services
+    flavor: str = "sklearn"  # the sample model's flavor (MODEL_FLAVOR of the serving process)
 
     @property
     def model_uri(self) -> str:
@@ -39,6 +40,7 @@ class Stack:
             "MODEL_REFRESH_SECONDS": "0",
             "FUNCTIONS_AUTH_LEVEL": "ANONYMOUS",
             "MODEL_SIGNING_PUBLIC_KEYS": str(self.public_key),
+            "MODEL_FLAVOR": self.flavor,
         }
 
     def settings(self) -> Any:
@@ -51,7 +53,7 @@ class Stack:
                         storage_connection_string=self.storage.connection_string,
                         model_refresh_seconds=0.0, experiment_name="benchmarks",
                         model_signing_key=str(self.signing_key),
-                        model_signing_public_keys=str(self.public_key))
+                        model_signing_public_keys=str(self.public_key), model_flavor=self.flavor)
 
     def stop(self) -> None:
         for service in (self.mlflow, self.storage):
@@ -69,7 +71,8 @@ def start(workdir: Path, flavor: str = "sklearn") -> Stack:
     mlflow, storage = start_services(workdir)
     private, public = generate(workdir / "signing")
     name = MODEL_NAME if flavor == "sklearn" else f"{MODEL_NAME}-{flavor}"
-    return Stack(workdir, mlflow, storage, name=name, signing_key=private, public_key=public)
+    return Stack(workdir, mlflow, storage, name=name, signing_key=private, public_key=public,
+                 flavor=flavor)
 
 
 def publish_model(stack: Stack, flavor: str = "sklearn") -> None:

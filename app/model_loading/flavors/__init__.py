@@ -13,8 +13,10 @@ signature *and* ALLOW_PICKLE, checked here for every flavor before the module ru
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Protocol
 
+from app.model_loading import artifacts
 from app.model_loading.flavors.base import (
     MAX_MODEL_BYTES,
     PICKLE_FORMATS,
@@ -29,7 +31,7 @@ from app.settings import Settings
 from app.signing.claims import ServingClaims
 
 __all__ = ["MAX_MODEL_BYTES", "PICKLE_FORMATS", "REGISTRY", "Deserialized", "PredictFn", "Spec",
-           "describe", "load"]
+           "describe", "load", "warm_up"]
 
 REGISTRY: dict[str, str] = {
     "sklearn": "app.model_loading.flavors.sklearn",
@@ -49,6 +51,22 @@ class FlavorModule(Protocol):
 
     def load(self, settings: Settings, spec: Spec, files: ArtifactFiles,
              claims: ServingClaims | None) -> Deserialized: ...
+
+
+def warm_up(flavor: str) -> None:
+    """Import ``flavor``'s library now (the expected flavor, MODEL_FLAVOR): called on the main
+    thread while the first load waits on the registry. Never fatal: the load meets the same
+    error and reports it."""
+    if flavor == "sklearn":
+        artifacts.import_deserializer()  # skops, which imports all of scikit-learn
+        return
+    library = LIBRARIES.get(flavor)
+    if library is None:
+        return
+    try:
+        importlib.import_module(library)
+    except Exception:  # a warm-up must never stop the app from starting
+        logging.getLogger(__name__).exception("could not import %s ahead of the load", library)
 
 
 def module(flavor: str) -> FlavorModule:
