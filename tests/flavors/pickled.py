@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import mlflow.pyfunc
 
 from tests.reliability.custom_code import Marker
@@ -15,5 +13,6 @@ class MarkedModel(mlflow.pyfunc.PythonModel):
     def __init__(self, marker: str) -> None:
         self.marker = Marker(marker)
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+    # Unannotated on purpose: MLflow reads predict's type hints as a signature (and warns).
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         return model_input.sum(axis=1)
