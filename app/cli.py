@@ -99,9 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", choices=["regression", "classification"], default="regression",
                        help="regression: diabetes data; classification: breast-cancer data")
     train.add_argument("--alpha", type=float, default=1.0,
-                       help="regularisation strength (Ridge alpha; C=1/alpha for logistic)")
-    train.add_argument("--model-type", choices=["ridge", "logistic", "random_forest"],
-                       default=None, help="default: ridge (regression), logistic (classification)")
+                       help="regularisation strength (Ridge alpha; C=1/alpha for logistic; "
+                            "the L2 penalty reg_lambda for xgboost and lightgbm)")
+    train.add_argument("--model-type",
+                       choices=["ridge", "logistic", "random_forest", "xgboost", "lightgbm"],
+                       default=None, help="default: ridge (regression), logistic (classification); "
+                                          "xgboost and lightgbm are logged in their native formats")
     train.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
     train.add_argument("--alias", default=None,
                        help="promote the new version to this alias (e.g. champion) if it passes the gate")

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         default=False, validation_alias="ALLOW_PICKLE",
         description="Accept plain-pickle fallbacks (after the digest check). Off: skops only.",
     )
+    model_flavor: Literal["sklearn", "xgboost", "lightgbm", "onnx", "python_function"] = Field(
+        default="sklearn", validation_alias="MODEL_FLAVOR",
+        description="The flavor the served model is expected to have: at cold start its library "
+                    "is imported while the registry answers. A model of another flavor still "
+                    "loads, without that head start.",
+    )
     skops_trusted_types: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="SKOPS_TRUSTED_TYPES",
         description="Extra types the operator trusts when loading skops files (any source).",
@@ -102,8 +108,9 @@ class Settings(BaseSettings):
     )
     require_signed_models: bool = Field(
         default=True, validation_alias="REQUIRE_SIGNED_MODELS",
-        description="false only while migrating: unsigned skops models then load, with a "
-                    "warning at every load. Pickle never loads unsigned.",
+        description="false only while migrating: unsigned skops and native (XGBoost, LightGBM "
+                    "text, ONNX) models then load, with a warning at every load. Pickle never "
+                    "loads unsigned.",
     )
     model_signing_key: str | None = Field(
         default=None, validation_alias="MODEL_SIGNING_KEY",

@@ -1,7 +1,7 @@
 """In-process paths: the registered Azure Function (``project_shim``) and the bare model.
 
-Also the fresh-process cold starts that need no server: the floor (python + imports + skops
-load + one prediction) and the function invoked in a new interpreter.
+Also the fresh-process cold starts that need no server: the floor (python + imports + the
+model library's own load + one prediction) and the function invoked in a new interpreter.
 """
 
 from __future__ import annotations
@@ -83,16 +83,6 @@ def time_calls(call: Callable[[], Any], count: int) -> list[float]:
     return times
 
 
-FLOOR_SCRIPT = """
-import sys
-import pandas as pd
-import skops.io
-with open(sys.argv[1], "rb") as f:
-    model = skops.io.loads(f.read(), trusted=__import__("json").loads(sys.argv[2]) or None)
-row = __import__("json").loads(sys.argv[3])
-print(float(model.predict(pd.DataFrame([row]))[0]), flush=True)
-"""
-
 SHIM_SCRIPT = """
 import asyncio, json, sys, uuid
 import azure.functions as func
@@ -104,7 +94,8 @@ request = func.HttpRequest(method="POST", url="http://localhost:7071/invocations
                            body=sys.argv[1].encode())
 response = asyncio.run(function.get_user_function()(request, _Context(uuid.uuid4().hex)))
 assert response.status_code == 200, response.get_body()
-print(json.loads(response.get_body())["predictions"][0], flush=True)
+first = json.loads(response.get_body())["predictions"][0]
+print(next(iter(first.values())) if isinstance(first, dict) else first, flush=True)
 """
 
 
@@ -124,9 +115,11 @@ def fresh_process_seconds(args: list[str], env: dict[str, str] | None = None,
 
 
 def floor_cold_start(model_file: Path, trusted: list[str], row: dict[str, float],
-                     env: dict[str, str]) -> tuple[float, float]:
+                     env: dict[str, str], flavor: str = "sklearn") -> tuple[float, float]:
+    from benchmarks.flavors import FLOOR_SCRIPTS
+
     seconds, out = fresh_process_seconds(
-        ["-c", FLOOR_SCRIPT, str(model_file), json.dumps(trusted), json.dumps(row)], env)
+        ["-c", FLOOR_SCRIPTS[flavor], str(model_file), json.dumps(trusted), json.dumps(row)], env)
     return seconds, float(out)
 
 

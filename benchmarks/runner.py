@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from benchmarks import httpload, inproc, servers, stack, stats
+from benchmarks import flavors, httpload, inproc, servers, stack, stats
 
 PATH = "/invocations"  # both servers speak MLflow's scoring protocol here
 BATCH_ROWS = 10_000
@@ -69,14 +69,15 @@ def frame_of(rows: np.ndarray) -> Any:
 
 
 def predictions_of(body: bytes) -> np.ndarray:
-    return np.asarray(orjson.loads(body)["predictions"], dtype=float)
+    return flavors.values(orjson.loads(body)["predictions"])
 
 
 class Run:
-    def __init__(self, mode: Mode, workdir: Path, log: Log = print) -> None:
+    def __init__(self, mode: Mode, workdir: Path, log: Log = print, flavor: str = "sklearn") -> None:
         self.mode = mode
         self.workdir = workdir
         self.log = log
+        self.flavor = flavors.check(flavor)
         self.results: dict[str, Any] = {key: {} for key in (
             "cold_start_s", "cold_start_samples_s", "latency_1row_p50_ms", "latency_1row_p99_ms",
             "latency_1row_mean_ms", "batch_10k_rows_per_s", "batch_10k_ms", "concurrent_32",
@@ -251,20 +252,19 @@ class Run:
         self.results["meta"] = meta(m)
         started = time.perf_counter()
         self.results["meta"]["project_bytecode"] = compile_project()
+        self.results["meta"]["flavor"] = self.flavor
         self.log("== starting MLflow server and Azurite")
-        st = stack.start(self.workdir / "services")
+        st = stack.start(self.workdir / "services", self.flavor)
         try:
-            self.log("== training, registering and promoting the sample model")
-            stack.publish_model(st)
+            self.log(f"== making, registering and promoting the sample {self.flavor} model")
+            stack.publish_model(st, self.flavor)
             model_file = stack.download_model_file(st, self.workdir / "model")
             self.results["meta"]["model"] = {"name": st.name, "version": st.version,
-                                             "uri": st.model_uri,
-                                             "skops_bytes": model_file.stat().st_size}
-            self.log("== raw_predict (skops file loaded independently)")
-            import skops.io
-
-            raw_model = skops.io.loads(model_file.read_bytes(), trusted=list(st.trusted_types) or None)
-            self.results["meta"]["model"]["class"] = type(raw_model).__name__
+                                             "uri": st.model_uri, "file": model_file.name,
+                                             "file_bytes": model_file.stat().st_size}
+            self.log(f"== raw_predict ({model_file.name} loaded independently by its library)")
+            raw_model = flavors.RawModel(self.flavor, model_file, list(st.trusted_types))
+            self.results["meta"]["model"]["class"] = raw_model.class_name
             self.raw_predict(raw_model)
             self.log("== project_shim (in process, azure.functions.HttpRequest)")
             self.project_shim(st)
@@ -292,7 +292,7 @@ class Run:
         """Fresh-process starts, one of each path per round, so a change in machine speed
         during the run hits the floor and the project alike instead of skewing their ratio.
 
-        floor: python, import, skops load, predict one row; project_shim: import
+        floor: python, import, the library's own load, predict one row; project_shim: import
         function_app and invoke it; project (HTTP): ``python -m app serve`` to the first 200.
         """
         from app.lifecycle.training import FEATURES
@@ -301,7 +301,7 @@ class Run:
         self.log("== cold starts, interleaved: floor, project_shim, project_http per round")
         samples: dict[str, list[float]] = {"floor": [], "project_shim": [], "project": []}
         for round_no in range(1, self.mode.cold_repeats + 1):
-            seconds, value = inproc.floor_cold_start(model_file, trusted, row, env)
+            seconds, value = inproc.floor_cold_start(model_file, trusted, row, env, self.flavor)
             samples["floor"].append(seconds)
             self.check("floor", np.asarray([value]), None)
             # The Functions host always sets FUNCTIONS_WORKER_RUNTIME (the app preloads).
@@ -352,9 +352,10 @@ def meta(mode: Mode) -> dict[str, Any]:
             "load_average_start": [round(v, 2) for v in os.getloadavg()]}
 
 
-def run(mode_name: str, workdir: Path | None = None, log: Log = print) -> dict[str, Any]:
+def run(mode_name: str, workdir: Path | None = None, log: Log = print,
+        flavor: str = "sklearn") -> dict[str, Any]:
     mode = MODES[mode_name]
     if workdir is not None:
-        return Run(mode, workdir, log).execute()
+        return Run(mode, workdir, log, flavor).execute()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        return Run(mode, Path(tmp), log).execute()
+        return Run(mode, Path(tmp), log, flavor).execute()

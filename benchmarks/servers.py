@@ -100,7 +100,7 @@ def project_server(env: dict[str, str], logs: Path) -> Server:
 def mlflow_server(model_uri: str, tracking_uri: str, logs: Path) -> Server:
     port = free_port()
     env = clean_env({"MLFLOW_TRACKING_URI": tracking_uri,
-                     # the skops model needs it; the project keeps it off in-process
+                     # MLflow's skops/pickle loaders need it; the project keeps it off in-process
                      "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"})
     return Server("mlflow_serve", mlflow_serve_command(model_uri, port), env, port,
                   logs / "mlflow_serve.log")

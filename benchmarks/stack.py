@@ -24,6 +24,7 @@ class Stack:
     signing_key: Path | None = None
     public_key: Path | None = None
     base_settings: Any = None  # use these Settings instead of ones built from the services
+    flavor: str = "sklearn"  # the sample model's flavor (MODEL_FLAVOR of the serving process)
 
     @property
     def model_uri(self) -> str:
@@ -39,6 +40,7 @@ class Stack:
             "MODEL_REFRESH_SECONDS": "0",
             "FUNCTIONS_AUTH_LEVEL": "ANONYMOUS",
             "MODEL_SIGNING_PUBLIC_KEYS": str(self.public_key),
+            "MODEL_FLAVOR": self.flavor,
         }
 
     def settings(self) -> Any:
@@ -51,7 +53,7 @@ class Stack:
                         storage_connection_string=self.storage.connection_string,
                         model_refresh_seconds=0.0, experiment_name="benchmarks",
                         model_signing_key=str(self.signing_key),
-                        model_signing_public_keys=str(self.public_key))
+                        model_signing_public_keys=str(self.public_key), model_flavor=self.flavor)
 
     def stop(self) -> None:
         for service in (self.mlflow, self.storage):
@@ -61,46 +63,49 @@ class Stack:
                 print(f"warning: could not stop {type(service).__name__}: {exc}")
 
 
-def start(workdir: Path) -> Stack:
+def start(workdir: Path, flavor: str = "sklearn") -> Stack:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     from app.signing.keys import generate
 
     mlflow, storage = start_services(workdir)
     private, public = generate(workdir / "signing")
-    return Stack(workdir, mlflow, storage, signing_key=private, public_key=public)
+    name = MODEL_NAME if flavor == "sklearn" else f"{MODEL_NAME}-{flavor}"
+    return Stack(workdir, mlflow, storage, name=name, signing_key=private, public_key=public,
+                 flavor=flavor)
 
 
-def publish_model(stack: Stack) -> None:
-    """Train, sign, register and promote the sample model (which also publishes the blob
-    fallback)."""
+def publish_model(stack: Stack, flavor: str = "sklearn") -> None:
+    """Make, sign and register the sample model of ``flavor`` and promote it (which also
+    publishes the blob fallback)."""
     from app.lifecycle import promotion
-    from app.lifecycle.training import train
     from app.model_loading import loader, trust
     from app.model_loading.refs import ModelRef
+    from benchmarks.flavors import publish
 
     settings = stack.settings()
-    result = train(settings, alpha=1.0)
-    decision = promotion.promote(settings, result.model_name, result.version, alias=ALIAS)
+    version = publish(settings, flavor)
+    decision = promotion.promote(settings, stack.name, version, alias=ALIAS)
     if not decision.promoted:
         raise RuntimeError(f"the sample model was not promoted: {decision.reason}")
-    stack.version = result.version
+    stack.version = version
     manifest = trust.verify(settings, loader.resolve(settings, ModelRef("version", stack.name,
-                                                                        result.version)))
+                                                                        version)))
     assert manifest is not None
     stack.trusted_types = manifest.claims.trusted_types
 
 
 def download_model_file(stack: Stack, dest: Path) -> Path:
-    """The registered version's skops file on local disk (for the floor measurement)."""
+    """The registered version's model file on local disk (for the floor and raw_predict)."""
     import mlflow.artifacts
-    import yaml
 
+    from app.model_loading import flavors, mlmodel
     from app.model_loading.fetch_mlflow import client
 
     settings = stack.settings()
     uri = client(settings).get_model_version_download_uri(stack.name, stack.version)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest),
                                                      tracking_uri=settings.mlflow_tracking_uri))
-    flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
-    return local / flavor["pickled_model"]
+    model_file = flavors.describe(mlmodel.parse((local / "MLmodel").read_bytes())).model_file
+    assert model_file is not None
+    return local / model_file

@@ -54,6 +54,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from deploy import flavors as flavor_selection
 from deploy import lockfile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +87,7 @@ class BuildResult:
     file_count: int
     package_sizes: dict[str, int]  # top-level site-packages entry -> uncompressed bytes
     bytecode: bool = False  # whether precompiled .pyc files went in
+    flavors: tuple[str, ...] = flavor_selection.FLAVORS  # model flavors whose libraries ship
 
 
 def read_funcignore(path: Path) -> list[str]:
@@ -215,15 +217,29 @@ def build_zip(
     requirements: Path | None = None,
     with_deps: bool = True,
     bytecode: bool = True,
+    flavors: Iterable[str] | None = None,
 ) -> BuildResult:
     """Write the deployment zip to ``out`` and describe what went in.
 
     ``requirements`` is the hash-locked file to install (default ``requirements.lock``); it
     ships as ``requirements.txt``. ``bytecode`` adds precompiled pycs (skipped, with a
-    warning, unless this is CPython 3.11).
+    warning, unless this is CPython 3.11). ``flavors`` are the model flavors whose libraries
+    ship (default: all, see deploy/flavors.py): the others' lines leave the lock.
     """
     requirements = requirements or root / "requirements.lock"
+    shipped_flavors = flavor_selection.parse(flavors)
     patterns = read_funcignore(root / ".funcignore")
+    with tempfile.TemporaryDirectory(prefix="function-reqs-") as reqs_dir:
+        selected = Path(reqs_dir) / "requirements.txt"
+        selected.write_bytes(flavor_selection.filter_requirements(
+            requirements.read_bytes().decode("utf-8"), shipped_flavors).encode("utf-8"))
+        result = _build(out, root, patterns, selected, with_deps, bytecode)
+    return BuildResult(result.path, result.size_bytes, result.file_count, result.package_sizes,
+                       result.bytecode, shipped_flavors)
+
+
+def _build(out: Path, root: Path, patterns: list[str], requirements: Path, with_deps: bool,
+           bytecode: bool) -> BuildResult:
     code = [*iter_code_files(root, patterns), (requirements, "requirements.txt")]
     _check_forbidden(name for _, name in code)
     package_sizes: dict[str, int] = {}
@@ -270,7 +286,8 @@ def _mib(size: int) -> str:
 
 def summary(result: BuildResult, top: int = 10) -> str:
     compiled = f", {BYTECODE_TAG} bytecode" if result.bytecode else ", no bytecode"
-    lines = [f"wrote {result.path} ({_mib(result.size_bytes)}, {result.file_count} files{compiled})"]
+    lines = [f"wrote {result.path} ({_mib(result.size_bytes)}, {result.file_count} files{compiled})",
+             f"model flavors: {', '.join(result.flavors)}"]
     if result.package_sizes and top > 0:
         total = sum(result.package_sizes.values())
         lines.append(f"site-packages: {_mib(total)} uncompressed, before bytecode; largest entries:")

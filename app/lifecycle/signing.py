@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.model_loading import fetch_mlflow, mlmodel, trust
+from app.model_loading import fetch_mlflow, flavors, mlmodel, trust
 from app.model_loading.fetch_rest import SIGNATURE_TAG
 from app.model_loading.paths import confined
 from app.model_loading.types import LoadError, Resolved
@@ -30,7 +30,7 @@ from app.signing.signers import Signer, signer_from_settings
 from app.signing.tree import digest_tree
 
 log = logging.getLogger(__name__)
-PICKLE_FORMATS = ("pickle", "cloudpickle")
+PICKLE_FORMATS = flavors.PICKLE_FORMATS
 
 
 class SigningRefused(ValueError):
@@ -111,17 +111,19 @@ def _sign_directory(settings: Settings, local: Path, *, name: str, version: str 
     if "MLmodel" not in files:
         raise SigningRefused(f"{local.name} has no MLmodel file: not an MLflow model")
     meta = mlmodel.parse((local / "MLmodel").read_bytes())
-    flavor, fmt, model_file = _flavor(meta)
+    spec = _flavor(meta)
+    flavor, fmt, model_file = spec.flavor, spec.format, spec.model_file
     if fmt in PICKLE_FORMATS and not allow_pickle_format:
         raise SigningRefused(
             f"the model is a {fmt} ({flavor}): signing it vouches that unpickling it is safe. "
             "Confirm with --pickle if you trust how it was built (it still loads only where "
             "ALLOW_PICKLE=true)")
-    confirmed = set(trust_types) | set(settings.skops_trusted_types)
+    confirmed = set(trust_types) | set(settings.skops_trusted_types) | set(spec.vouched_types)
     needed: list[str] = []
     if fmt == "skops" and model_file is not None:
         from app.model_loading import artifacts
 
+        assert model_file is not None
         needed = artifacts.untrusted_types((local / model_file).read_bytes())
         unconfirmed = [t for t in needed if t not in confirmed]
         if unconfirmed:
@@ -147,19 +149,13 @@ def _sign_directory(settings: Settings, local: Path, *, name: str, version: str 
     return result, signed
 
 
-def _flavor(meta: mlmodel.MLmodel) -> tuple[str, str, str | None]:
-    """(flavor the server will use, serialization format, main model file)."""
-    sk = meta.flavors.get("sklearn")
-    if sk is not None:
-        try:
-            model_file = confined(sk.get("pickled_model"), what="MLmodel's pickled_model path")
-        except LoadError as exc:
-            raise SigningRefused(str(exc)) from None
-        return "sklearn", str(sk.get("serialization_format", "cloudpickle")), model_file
-    if "python_function" in meta.flavors:
-        return "python_function", "cloudpickle", None
-    raise SigningRefused("MLmodel has no flavor this server can load: "
-                         + ", ".join(sorted(meta.flavors)))
+def _flavor(meta: mlmodel.MLmodel) -> flavors.Spec:
+    """The flavor the server will use, its serialization format and main model file: the
+    same choice the server makes (``flavors.describe``), refused here when it cannot load."""
+    try:
+        return flavors.describe(meta)
+    except LoadError as exc:
+        raise SigningRefused(str(exc)) from None
 
 
 def verify_version(settings: Settings, name: str, version: str, out: Path | None = None) -> dict[str, Any]:

@@ -1,9 +1,13 @@
-"""Train a sample model: a scikit-learn Pipeline on data bundled with scikit-learn.
+"""Train a sample model on data bundled with scikit-learn.
 
 ``regression`` (default) fits the diabetes data and logs RMSE/MAE/R²; ``classification``
-fits the breast-cancer data and logs accuracy/F1/ROC-AUC. Either way the preprocessing is
-inside the logged Pipeline, and the feature list, data hash and per-feature statistics
-(the drift baseline) are logged with the model, so a registry version is complete alone.
+fits the breast-cancer data and logs accuracy/F1/ROC-AUC. The scikit-learn model types
+(ridge, logistic, random_forest) are a Pipeline with the preprocessing inside, logged with
+MLflow's sklearn flavor as skops; ``xgboost`` and ``lightgbm`` are gradient-boosted trees
+logged with MLflow's own xgboost/lightgbm flavor in their native formats (XGBoost UBJ, the
+LightGBM Booster's text model), which the server loads without pickle or skops. Either way
+the feature list, data hash and per-feature statistics (the drift baseline) are logged
+with the model, so a registry version is complete alone.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from app.settings import Settings
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 Task = Literal["regression", "classification"]
-MODEL_TYPES: dict[str, tuple[str, ...]] = {"regression": ("ridge", "random_forest"),
-                                           "classification": ("logistic", "random_forest")}
+BOOSTED = ("xgboost", "lightgbm")
+MODEL_TYPES: dict[str, tuple[str, ...]] = {"regression": ("ridge", "random_forest", *BOOSTED),
+                                           "classification": ("logistic", "random_forest", *BOOSTED)}
 QUALITY_METRICS: dict[str, tuple[str, ...]] = {"regression": ("rmse", "mae", "r2"),
                                                "classification": ("accuracy", "f1", "roc_auc")}
 
@@ -96,6 +101,66 @@ def build_pipeline(alpha: float, model_type: str = "ridge", task: Task = "regres
     return Pipeline([("scale", StandardScaler()), ("model", estimators[task, model_type]())])
 
 
+def build_boosted(alpha: float, model_type: str, task: Task = "regression") -> Any:
+    """Gradient-boosted trees (scikit-learn API); ``alpha`` is the L2 penalty on leaf weights."""
+    params = {"n_estimators": 200, "learning_rate": 0.05, "reg_lambda": alpha, "subsample": 0.8,
+              "random_state": 0}
+    if model_type == "xgboost":
+        import xgboost
+
+        estimator = xgboost.XGBClassifier if task == "classification" else xgboost.XGBRegressor
+        return estimator(max_depth=3, colsample_bytree=0.8, **params)
+    if model_type == "lightgbm":
+        import lightgbm
+
+        estimator = lightgbm.LGBMClassifier if task == "classification" else lightgbm.LGBMRegressor
+        return estimator(num_leaves=8, min_child_samples=10, subsample_freq=1, verbose=-1, **params)
+    raise ValueError(f"unknown boosted model type {model_type!r}: use " + " or ".join(BOOSTED))
+
+
+def build_model(alpha: float, model_type: str, task: Task = "regression") -> Any:
+    if model_type in BOOSTED:
+        return build_boosted(alpha, model_type, task)
+    return build_pipeline(alpha, model_type, task)
+
+
+def log_model(model: Any, model_type: str, x_sample: pd.DataFrame, skops_trusted: list[str],
+              **common: Any) -> Any:
+    """Log ``model`` with MLflow's own flavor for its type and return the ModelInfo.
+
+    A LightGBM scikit-learn model is logged as its Booster: MLflow would store the estimator
+    as skops or pickle, the Booster as LightGBM's text model. The served predictions are
+    then the Booster's (for classification: the probability of class 1)."""
+    from mlflow.models import infer_signature
+
+    if model_type == "xgboost":
+        import mlflow.xgboost
+
+        return mlflow.xgboost.log_model(
+            model, signature=infer_signature(x_sample, model.predict(x_sample)),
+            model_format="ubj", **common)
+    if model_type == "lightgbm":
+        import mlflow.lightgbm
+
+        booster = model.booster_
+        return mlflow.lightgbm.log_model(
+            booster, signature=infer_signature(x_sample, booster.predict(x_sample)), **common)
+    import mlflow.sklearn
+
+    return mlflow.sklearn.log_model(
+        model, signature=infer_signature(x_sample, model.predict(x_sample)),
+        serialization_format="skops", skops_trusted_types=skops_trusted or None, **common)
+
+
+def skops_types(model: Any, model_type: str) -> list[str]:
+    """The skops types the logged file needs beyond skops' defaults (none for native files)."""
+    if model_type in BOOSTED:
+        return []
+    import skops.io
+
+    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+
 def evaluate(task: Task, pipeline: Any, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str, float]:
     from sklearn import metrics as m
 
@@ -113,10 +178,9 @@ def evaluate(task: Task, pipeline: Any, x_test: pd.DataFrame, y_test: pd.Series)
 def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = None,
           model_name: str | None = None, task: Task = "regression", test_size: float = 0.2,
           seed: int = 42) -> TrainResult:
-    """Fit, evaluate, log everything to MLflow and register a new version."""
+    """Fit, evaluate, log everything to MLflow and register a new version (signed when
+    MODEL_SIGNING_KEY is set)."""
     import mlflow
-    import skops.io
-    from mlflow.models import infer_signature
     from sklearn.model_selection import train_test_split
 
     configure(settings)
@@ -127,18 +191,21 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment(settings.experiment_name)
     model_type = model_type or MODEL_TYPES[task][0]
+    if model_type not in MODEL_TYPES[task]:
+        raise ValueError(f"unknown model type {model_type!r} for {task}: use "
+                         + ", ".join(MODEL_TYPES[task]))
     features, target = load_data(task)
     feature_names = list(features.columns)
     x_train, x_test, y_train, y_test = train_test_split(
         features, target, test_size=test_size, random_state=seed,
         stratify=target if task == "classification" else None)
-    pipeline = build_pipeline(alpha, model_type, task)
+    model = build_model(alpha, model_type, task)
     started = time.perf_counter()
-    pipeline.fit(x_train, y_train)
+    model.fit(x_train, y_train)
     duration = time.perf_counter() - started
-    metrics = {**evaluate(task, pipeline, x_test, y_test),
+    metrics = {**evaluate(task, model, x_test, y_test),
                "training_rows": float(len(x_train)), "training_seconds": float(duration)}
-    untrusted = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
+    untrusted = skops_types(model, model_type)
     with mlflow.start_run(run_name=f"{name}-{model_type}") as run:
         mlflow.log_params({"task": task, "model_type": model_type, "alpha": alpha,
                            "test_size": test_size, "seed": seed})
@@ -146,12 +213,8 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
         mlflow.set_tags({"training_data_hash": data_hash(features, target),
                          "task": task, "features": json.dumps(feature_names)})
         mlflow.log_dict(feature_stats(x_train), "training_stats.json")
-        info = mlflow.sklearn.log_model(
-            pipeline, name="model",
-            signature=infer_signature(x_train, pipeline.predict(x_train.head(5))),
-            input_example=x_train.head(3),
-            serialization_format="skops",
-            skops_trusted_types=untrusted or None,
+        info = log_model(
+            model, model_type, x_train.head(5), untrusted, name="model", input_example=x_train.head(3),
             registered_model_name=name,
             metadata={"task": task, "features": feature_names,
                       "training_data_hash": data_hash(features, target)},

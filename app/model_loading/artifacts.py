@@ -37,10 +37,6 @@ def import_deserializer() -> None:
     """
     try:
         import skops.io  # noqa: F401
-
-        from app.signing.keys import warm_up
-
-        warm_up()  # the signature check's ECDSA code (~35 ms of imports)
     except Exception:  # a warm-up must never stop the app from starting
         logging.getLogger(__name__).exception("could not import skops ahead of the load")
 

@@ -63,6 +63,7 @@ def load(settings: Settings, resolved: Resolved) -> LoadedModel:
         run_id=resolved.run_id or (manifest.claims.run_id if manifest else None),
         alias=resolved.alias, stage=resolved.stage, sha256=model.sha256,
         model_class=model.model_class, flavor=model.flavor, format=model.format,
+        deserializer=model.deserializer,
         metrics=_result(pending, settings.registry_timeout_seconds) or signed_metrics,
         trust="signed" if manifest else "unsigned",
         signed_by=manifest.key_id if manifest else None,

@@ -73,6 +73,9 @@ class LoadedModel:
     metrics: dict[str, float] = field(default_factory=dict)
     flavor: str | None = None
     format: str | None = None
+    # native (XGBoost/LightGBM/ONNX files, no code can run), skops (allow-listed types) or
+    # pickle (signed and ALLOW_PICKLE): how the verified bytes became a model
+    deserializer: str | None = None
     trust: Trust = "signed"
     signed_by: str | None = None  # id (sha256 of the PEM) of the key that verified it
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
@@ -97,6 +100,7 @@ class LoadedModel:
             "model_class": self.model_class,
             "flavor": self.flavor,
             "format": self.format,
+            "deserializer": self.deserializer,
             "signed": self.trust == "signed",
             "trust": self.trust,
             "signed_by": self.signed_by,

@@ -19,7 +19,7 @@ import threading
 import time
 from concurrent.futures import Future
 
-from app.model_loading import artifacts, fetch_mlflow
+from app.model_loading import fetch_mlflow, flavors
 from app.model_loading.chain import ChainResult
 from app.model_loading.failures import as_load_error, is_unreachable
 from app.model_loading.types import LoadAttempt, LoadedModel
@@ -105,7 +105,7 @@ class ModelManager:
         """``start()``, then import the deserializer on this thread while the load waits on
         the registry: a cold start pays for the slower of the two, not their sum."""
         initial = self.start()
-        artifacts.import_deserializer()
+        flavors.warm_up(self.settings.model_flavor)  # MODEL_FLAVOR's library (default: skops)
         return initial
 
     async def wait_initial(self, timeout: float) -> None:
