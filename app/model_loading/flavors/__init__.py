@@ -54,25 +54,26 @@ class FlavorModule(Protocol):
 
 
 def warm_up(flavor: str) -> None:
-    """Import ``flavor``'s library now (the expected flavor, MODEL_FLAVOR): called on the main
-    thread while the first load waits on the registry. Never fatal: the load meets the same
-    error and reports it."""
+    """Import ``flavor``'s library now (the expected flavor, MODEL_FLAVOR), then the signature
+    verifier's: called on the main thread while the first load waits on the registry. Never
+    fatal: the load meets the same error and reports it.
+
+    The flavor's library goes first: with the verifier first (~35 ms), the cold start of the
+    scikit-learn sample was ~200 ms slower (30 interleaved pairs), the load thread then
+    importing skops itself while the main thread waited on it."""
+    if flavor == "sklearn":
+        artifacts.import_deserializer()  # skops, which imports all of scikit-learn
+    elif (library := LIBRARIES.get(flavor)) is not None:
+        try:
+            importlib.import_module(library)
+        except Exception:  # a warm-up must never stop the app from starting
+            logging.getLogger(__name__).exception("could not import %s ahead of the load", library)
     try:
         from app.signing.keys import warm_up as warm_up_signatures
 
-        warm_up_signatures()  # the signature check's ECDSA code (~35 ms of imports), any flavor
+        warm_up_signatures()  # the signature check's ECDSA code (~35 ms of imports)
     except Exception:  # a warm-up must never stop the app from starting
         logging.getLogger(__name__).exception("could not import the signature verifier")
-    if flavor == "sklearn":
-        artifacts.import_deserializer()  # skops, which imports all of scikit-learn
-        return
-    library = LIBRARIES.get(flavor)
-    if library is None:
-        return
-    try:
-        importlib.import_module(library)
-    except Exception:  # a warm-up must never stop the app from starting
-        logging.getLogger(__name__).exception("could not import %s ahead of the load", library)
 
 
 def module(flavor: str) -> FlavorModule:
