@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -146,21 +144,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def bound_mlflow_http(settings: Settings) -> None:
-    """Make MLflow's HTTP client give up in seconds, not minutes, when the server is down.
-
-    Its defaults (7 retries, backoff factor 2 capped at 120 s, 120 s timeout) kept a command
-    waiting ~250 s for a server that refuses connections. Here: 2 retries (urllib3 sleeps 0
-    then 2 s, plus up to 0.5 s jitter each) and REGISTRY_TIMEOUT_SECONDS per attempt. Values
-    set in the environment win.
-    """
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")  # an int for MLflow
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT",
-                          str(max(1, math.ceil(settings.registry_timeout_seconds))))
-
-
 def _failure(exc: Exception, settings: Settings) -> str:
     """One line for the operator: what failed and where, credentials redacted."""
     from app.model_loading.failures import as_load_error, is_unreachable
@@ -188,7 +171,11 @@ def main(argv: Sequence[str] | None = None, *, stack_settings: bool = False) -> 
     except ValueError as exc:  # an unreadable local.settings.json
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    bound_mlflow_http(settings)
+    # MLflow's own defaults (7 retries, backoff capped at 120 s, 120 s timeout) kept a command
+    # waiting ~250 s for a server that refuses connections: here 2 retries, bounded timeouts.
+    from app.model_loading import fetch_mlflow
+
+    fetch_mlflow.configure(settings, retries=2)
     if args.command not in REGISTRY_FREE:
         from app.reachability import unreachable_reason
 

@@ -16,6 +16,7 @@ from app.json_response import JSONResponse
 from app.logging_setup import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.model_manager import ModelManager
+from app.services import build_services
 from app.settings import Settings, get_settings, report_unresolved_settings
 
 
@@ -24,31 +25,27 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     report_unresolved_settings(settings)
-    model_manager = manager or ModelManager(settings)
+    services = build_services(settings, manager)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The Functions shim runs this on the first invocation, possibly several times
         # concurrently; start() is single-flight. Shutdown is never relied upon.
-        model_manager.start()
-        await model_manager.wait_initial(settings.startup_wait_seconds)
+        services.manager.start()
+        await services.manager.wait_initial(settings.startup_wait_seconds)
         yield
-        prediction_logger = getattr(app.state, "prediction_logger", None)
-        if prediction_logger is not None:  # best effort; loss is bounded by the flush interval
-            prediction_logger.close()
+        services.close()  # best effort; loss is bounded by the flush interval
 
     app = GuardedFastAPI(  # no exception leaves the app (see app/asgi_guard.py)
         title="MLflow model serving on Azure Functions",
         version=__version__,
-        description="Serves an MLflow-registered model; falls back to a digest-verified "
-                    "copy in Blob Storage when the registry cannot serve it.",
+        description="Serves an MLflow-registered model; falls back to a signed copy in Blob "
+                    "Storage when the registry cannot serve it.",
         default_response_class=JSONResponse,
         lifespan=lifespan,
         docs_url=None, redoc_url=None,  # served by app.api.docs from a pinned package
     )
-    app.state.settings = settings
-    app.state.model_manager = model_manager
-    app.state.prediction_observers = []
+    app.state.services = services  # read through app.services.services_of / app.api.deps
 
     install_error_handlers(app)
     app.include_router(health.router)
@@ -58,7 +55,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.include_router(registry_admin.router)
     app.include_router(hooks.router)
     docs.install(app)
-    observability.install(app, settings)
+    observability.install(app, services)
 
     # Added last = outermost: CORS wraps the body limit, so a 413 still carries CORS headers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

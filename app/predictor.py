@@ -10,9 +10,8 @@ from typing import Any
 
 import orjson
 
-from app.errors import ErrorCode, InvalidInput, ModelUnavailable
+from app.errors import ErrorCode, InvalidInput
 from app.model_loading.types import LoadedModel
-from app.model_manager import ModelManager
 from app.param_schema import ParamSchema
 from app.payload import Contract, ModelInput, parse_body, records_of
 
@@ -27,14 +26,11 @@ class Prediction:
     elapsed_ms: float
 
 
-def predict_bytes(manager: ModelManager, body: bytes, content_type: str | None, *,
-                  mlflow: bool = False) -> Prediction:
-    """Score a request body; ``mlflow`` reads it as `mlflow models serve` would."""
+def predict_bytes(model: LoadedModel, body: bytes, content_type: str | None, *,
+                  max_batch_rows: int, mlflow: bool = False) -> Prediction:
+    """Score a request body with ``model``; ``mlflow`` reads it as `mlflow models serve` would."""
     started = time.perf_counter()
-    model = manager.current  # read once: this request finishes on this model
-    if model is None:
-        raise ModelUnavailable(manager.unavailable_reason)
-    contract = Contract(model.schema, param_schema(model), manager.settings.max_batch_rows)
+    contract = Contract(model.schema, param_schema(model), max_batch_rows)
     model_input = parse_body(body, content_type, contract, mlflow=mlflow)
     try:
         raw = model.predict(model_input.frame, model_input.params)

@@ -11,6 +11,7 @@ import time
 from fastapi import Request
 
 from app.errors import ApiError
+from app.services import services_of
 
 ADMIN_HEADER = "x-admin-key"
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds; 12 digits reach the year 33658
@@ -24,7 +25,7 @@ async def require_admin(request: Request) -> None:
 
 
 def check_admin(request: Request) -> None:
-    settings = request.app.state.settings
+    settings = services_of(request.app).settings
     if settings.admin_api_key is None:
         raise ApiError(403, "admin_disabled",
                        "The management API is disabled: no ADMIN_API_KEY is configured.")
@@ -40,7 +41,7 @@ def check_admin(request: Request) -> None:
 def is_admin(request: Request) -> bool:
     """True when no admin key is configured (everything is open, e.g. locally) or the
     request presents the right one; never raises."""
-    settings = request.app.state.settings
+    settings = services_of(request.app).settings
     if settings.admin_api_key is None:
         return True
     presented = request.headers.get(ADMIN_HEADER)
@@ -53,7 +54,7 @@ async def admin_optional(request: Request) -> None:
 
     An ADMIN_API_KEY that is an unresolved Key Vault reference counts as configured but
     unusable: the route stays closed (403) rather than opening up."""
-    settings = request.app.state.settings
+    settings = services_of(request.app).settings
     if settings.admin_api_key is not None or "ADMIN_API_KEY" in settings.unresolved_settings:
         check_admin(request)
 

@@ -46,7 +46,7 @@ class ShimInvoker:
 
     @property
     def model(self) -> Any:
-        return self.app.middleware._app.state.model_manager.current
+        return self.app.middleware._app.state.services.manager.current
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         import azure.functions as func
@@ -58,7 +58,7 @@ class ShimInvoker:
         return response.status_code, response.get_body()
 
     def close(self) -> None:
-        self.app.middleware._app.state.model_manager.close()
+        self.app.middleware._app.state.services.manager.close()
         if self.app.startup_task_done:
             # A clean lifespan shutdown on the loop that ran startup; otherwise
             # AsgiFunctionApp.__del__ runs it later on a new loop, where it never finishes.

@@ -162,7 +162,7 @@ class Run:
                 "ratio": round(on_p50 / off_p50, 3) if off_p50 else None}
             self.log(f"   prediction logging: p50 {off_p50:.3f} ms off, {on_p50:.3f} ms on")
         finally:
-            logging_shim.app.middleware._app.state.prediction_logger.close()  # flush while Azurite runs
+            logging_shim.app.middleware._app.state.services.prediction_logger.close()  # flush while Azurite runs
             logging_shim.close()
 
     def http_servers(self, project: servers.Server, mlflow: servers.Server) -> None:

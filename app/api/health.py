@@ -6,9 +6,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.api.deps import manager
+from app.api.deps import ManagerDep
 from app.json_response import JSONResponse
 from app.model_manager import ModelManager
 
@@ -54,7 +54,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.get("/health/ready", summary="200 when a model is loaded, 503 otherwise",
             responses=_RESPONSES)
 @router.get("/health", summary="Same as /health/ready", responses=_RESPONSES)
-async def ready(m: ModelManager = Depends(manager)) -> JSONResponse:
+async def ready(m: ManagerDep) -> JSONResponse:
     await m.wait_initial(m.settings.startup_wait_seconds)
     model = m.current
     body: dict[str, Any] = {

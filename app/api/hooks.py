@@ -9,13 +9,12 @@ periodic refresh does, so a forged-but-signed event cannot choose what is served
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 
+from app.api.deps import ServicesDep
 from app.errors import ApiError, error_responses
 from app.json_response import JSONResponse
 from app.security import verify_mlflow_signature
@@ -25,31 +24,6 @@ router = APIRouter(tags=["hooks"])
 
 # Events that can change which version an alias or stage names.
 REFRESH_ENTITIES = {"model_version_alias", "model_version", "registered_model"}
-
-
-class SeenDeliveries:
-    """Delivery ids already acted on (bounded), so a replayed delivery does nothing."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def first_time(self, delivery_id: str) -> bool:
-        with self._lock:
-            if delivery_id in self._ids:
-                return False
-            self._ids[delivery_id] = None
-            while len(self._ids) > self._size:
-                self._ids.popitem(last=False)
-            return True
-
-
-def _seen(request: Request) -> SeenDeliveries:
-    state = request.app.state
-    if not hasattr(state, "webhook_deliveries"):
-        state.webhook_deliveries = SeenDeliveries()
-    return state.webhook_deliveries
 
 
 def _event(payload: bytes) -> tuple[str, str, dict[str, Any]]:
@@ -70,8 +44,8 @@ def _event(payload: bytes) -> tuple[str, str, dict[str, Any]]:
 @router.post("/hooks/mlflow", status_code=202,
              summary="MLflow registry webhook (signed): refresh the served model now",
              responses=error_responses(400, 401, 403))
-async def mlflow_webhook(request: Request) -> JSONResponse:
-    settings = request.app.state.settings
+async def mlflow_webhook(request: Request, services: ServicesDep) -> JSONResponse:
+    settings = services.settings
     if settings.webhook_secret is None:
         raise ApiError(403, "webhooks_disabled",
                        "Webhooks are disabled: no MLFLOW_WEBHOOK_SECRET is configured.")
@@ -81,12 +55,12 @@ async def mlflow_webhook(request: Request) -> JSONResponse:
     entity, action, data = _event(payload)
     event = f"{entity}.{action}"
     relevant = entity in REFRESH_ENTITIES and data.get("name") == settings.model_name
-    if not _seen(request).first_time(headers["x-mlflow-delivery-id"]):
+    if not services.webhook_deliveries.first_time(headers["x-mlflow-delivery-id"]):
         log.info("webhook %s delivered again; already handled", event)
         return JSONResponse({"status": "duplicate", "event": event, "refreshing": False},
                             status_code=202)
     if relevant:
-        request.app.state.model_manager.trigger_refresh()
+        services.manager.trigger_refresh()
     log.info("webhook %s for model %s: %s", event, data.get("name"),
              "refreshing" if relevant else "ignored")
     return JSONResponse({"status": "accepted", "event": event, "refreshing": relevant},

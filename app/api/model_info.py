@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from app.api.deps import manager
+from app.api.deps import ManagerDep
 from app.errors import error_responses
 from app.json_response import JSONResponse
 from app.model_manager import ModelManager
@@ -68,7 +68,7 @@ def _ok(description: str, schema: dict[str, Any]) -> dict[int | str, dict[str, A
 
 @router.get("/model/info", summary="The served model, its signature, metrics and load attempts",
             responses={**_ok("The served model", _INFO), **error_responses(503)})
-async def info(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
+async def info(request: Request, m: ManagerDep) -> JSONResponse:
     await m.wait_initial(m.settings.startup_wait_seconds)
     model = m.current
     admin = is_admin(request)
@@ -82,7 +82,7 @@ async def info(request: Request, m: ModelManager = Depends(manager)) -> JSONResp
              dependencies=[Depends(admin_optional)],
              responses={**_ok("Reloaded", _RELOADED), **error_responses(401, 403, 503)})
 @router.post("/reload-model", include_in_schema=False, dependencies=[Depends(admin_optional)])
-async def reload(m: ModelManager = Depends(manager)) -> JSONResponse:
+async def reload(m: ManagerDep) -> JSONResponse:
     previous = m.current
     result = await asyncio.wrap_future(m.reload())
     attempts = [a.as_dict() for a in result.attempts]

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import manager
+from app.api.deps import CurrentModel, ServicesDep
 from app.errors import error_responses
 from app.json_response import JSONResponse
-from app.model_manager import ModelManager
+from app.model_loading.types import LoadedModel
 from app.payload import is_json
 from app.predictor import Prediction, predict_bytes
+from app.services import Services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["predict"])
@@ -74,15 +75,18 @@ def _responses(ok_schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
 INLINE_JSON_BYTES = 16_384
 
 
-async def _score(request: Request, m: ModelManager, *, mlflow: bool) -> Prediction:
+async def _score(request: Request, model: LoadedModel, services: Services, *,
+                 mlflow: bool) -> Prediction:
     body = await request.body()
     content_type = request.headers.get("content-type")
+    max_rows = services.settings.max_batch_rows
     if len(body) < INLINE_JSON_BYTES and is_json(content_type):
-        result = predict_bytes(m, body, content_type, mlflow=mlflow)
+        result = predict_bytes(model, body, content_type, max_batch_rows=max_rows, mlflow=mlflow)
     else:
-        result = await run_in_threadpool(predict_bytes, m, body, content_type, mlflow=mlflow)
+        result = await run_in_threadpool(predict_bytes, model, body, content_type,
+                                         max_batch_rows=max_rows, mlflow=mlflow)
     request.scope["state"]["model"] = result.model.summary()
-    for observer in request.app.state.prediction_observers:
+    for observer in services.observers:
         try:
             observer(request, result)
         except Exception:
@@ -97,10 +101,8 @@ def _version_headers(result: Prediction) -> dict[str, str]:
 
 @router.post("/predict", summary="Predict with the served model", openapi_extra=_OPENAPI,
              responses=_responses(_PREDICT_OK))
-async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
-    if m.current is None:
-        await m.wait_initial(m.settings.startup_wait_seconds)
-    result = await _score(request, m, mlflow=False)
+async def predict(request: Request, model: CurrentModel, services: ServicesDep) -> JSONResponse:
+    result = await _score(request, model, services, mlflow=False)
     return JSONResponse(
         {
             "predictions": result.predictions,
@@ -116,10 +118,9 @@ async def predict(request: Request, m: ModelManager = Depends(manager)) -> JSONR
              description="Reads every body exactly as `mlflow models serve` does (README: "
                          "/invocations); unknown keys and columns are ignored.",
              openapi_extra=_INVOCATIONS_OPENAPI, responses=_responses(_INVOCATIONS_OK))
-async def invocations(request: Request, m: ModelManager = Depends(manager)) -> JSONResponse:
-    if m.current is None:
-        await m.wait_initial(m.settings.startup_wait_seconds)
-    result = await _score(request, m, mlflow=True)
+async def invocations(request: Request, model: CurrentModel,
+                      services: ServicesDep) -> JSONResponse:
+    result = await _score(request, model, services, mlflow=True)
     content = result.predictions if result.model_input.unwrapped else \
         {"predictions": result.predictions}
     return JSONResponse(content, headers=_version_headers(result))

@@ -22,12 +22,11 @@ from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.api.deps import settings as app_settings
+from app.api.deps import ServicesDep, SettingsDep
 from app.errors import ApiError, error_responses
 from app.json_response import JSONResponse
 from app.lifecycle import operations, promotion
 from app.lifecycle.fallback_publisher import FallbackNotConfigured
-from app.model_loading import fetch_mlflow
 from app.model_loading.failures import as_load_error, is_unreachable
 from app.model_loading.types import LoadError, UnreachableError
 from app.security import require_admin
@@ -153,7 +152,6 @@ async def _call(settings: Settings, fn: Callable[..., T], *args: Any, **kwargs: 
     """Run ``fn(settings, ...)`` off the event loop; map registry failures to HTTP errors."""
     from mlflow.exceptions import MlflowException
 
-    fetch_mlflow.configure(settings)  # bounded timeouts, no retry storms
     try:
         return await run_in_threadpool(fn, settings, *args, **kwargs)
     except ApiError:
@@ -195,44 +193,43 @@ def _unreachable(exc: BaseException) -> ApiError:
     return ApiError(503, "registry_unavailable", "The MLflow registry did not answer in time.")
 
 
-async def _writes_enabled(request: Request) -> None:
+async def _writes_enabled(settings: SettingsDep) -> None:
     """Promotion and rollback write to the registry and the fallback container. Where this
     instance's identity may not (Azure, as deployed: read-only), say where they run instead."""
-    if not app_settings(request).registry_writes_enabled:
+    if not settings.registry_writes_enabled:
         raise ApiError(403, "registry_writes_disabled",
                        "This deployment is read-only on the registry and the fallback: promote "
                        "and roll back with `python -m app promote|rollback` as the CI or "
                        "operator identity (REGISTRY_WRITES_ENABLED=false).")
 
 
-def _follow(request: Request, name: str) -> bool:
+def _follow(services: ServicesDep, name: str) -> bool:
     """Make this instance re-resolve at once when the change concerns the model it serves."""
-    if name != app_settings(request).model_name:
+    if name != services.settings.model_name:
         return False
-    request.app.state.model_manager.trigger_refresh()
+    services.manager.trigger_refresh()
     return True
 
 
 @router.get("/models", summary="Registered models: latest version, aliases, stages",
             responses=_ERRORS)
-async def list_models(request: Request) -> JSONResponse:
-    settings = app_settings(request)
+async def list_models(settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"models": await _call(settings, operations.list_models)})
 
 
 @router.get("/models/{name}", summary="One model: versions with metrics, aliases, alias history",
             responses=_ERRORS)
-async def get_model(request: Request, name: ModelName) -> JSONResponse:
-    return JSONResponse(await _call(app_settings(request), operations.describe, name))
+async def get_model(settings: SettingsDep, name: ModelName) -> JSONResponse:
+    return JSONResponse(await _call(settings, operations.describe, name))
 
 
 @router.get("/models/{name}/compare", summary="Versions side by side (metrics, aliases, stage)",
             responses=_ERRORS)
 async def compare(
-    request: Request, name: ModelName,
+    settings: SettingsDep, name: ModelName,
     versions: Annotated[list[str] | None, Query(description="Only these versions")] = None,
 ) -> JSONResponse:
-    rows = await _call(app_settings(request), operations.compare, name)
+    rows = await _call(settings, operations.compare, name)
     if versions:
         unknown = sorted(set(versions) - {row["version"] for row in rows})
         if unknown:
@@ -245,8 +242,8 @@ async def compare(
 @router.post("/models/{name}/promote", summary="Promote a version through a quality gate",
              dependencies=[Depends(_writes_enabled)],
              responses={**_ERRORS, **error_responses(409)})
-async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JSONResponse:
-    settings = app_settings(request)
+async def promote(services: ServicesDep, name: ModelName, body: PromoteRequest) -> JSONResponse:
+    settings = services.settings
     decision = await _call(
         settings, promotion.promote, name, body.version, alias=body.alias, stage=body.stage,
         gate=body.min_metric.gate() if body.min_metric else None,
@@ -255,15 +252,15 @@ async def promote(request: Request, name: ModelName, body: PromoteRequest) -> JS
     if not decision.promoted:
         return JSONResponse({"error": "promotion_refused", "message": decision.reason,
                              "decision": decision.as_dict()}, status_code=409)
-    return JSONResponse({"decision": decision.as_dict(), "refreshing": _follow(request, name)})
+    return JSONResponse({"decision": decision.as_dict(), "refreshing": _follow(services, name)})
 
 
 @router.post("/models/{name}/rollback", summary="Point the alias back at its previous holder",
              dependencies=[Depends(_writes_enabled)],
              responses={**_ERRORS, **error_responses(409)})
-async def rollback(request: Request, name: ModelName,
+async def rollback(services: ServicesDep, name: ModelName,
                    body: Annotated[RollbackRequest | None, Body()] = None) -> JSONResponse:
     body = body or RollbackRequest()
-    decision = await _call(app_settings(request), promotion.rollback, name, body.alias,
+    decision = await _call(services.settings, promotion.rollback, name, body.alias,
                            publish=body.publish_fallback)
-    return JSONResponse({"decision": decision.as_dict(), "refreshing": _follow(request, name)})
+    return JSONResponse({"decision": decision.as_dict(), "refreshing": _follow(services, name)})

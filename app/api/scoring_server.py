@@ -6,20 +6,19 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import metadata
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.responses import PlainTextResponse
 
-from app.api.deps import manager
+from app.api.deps import ManagerDep
 from app.errors import ModelUnavailable, error_responses
 from app.json_response import JSONResponse
-from app.model_manager import ModelManager
 
 router = APIRouter(tags=["mlflow scoring server"])
 
 
 @router.get("/ping", summary="200 once a model is loaded (MLflow's readiness probe)",
             responses={200: {"description": "A model is loaded"}, **error_responses(503)})
-async def ping(m: ModelManager = Depends(manager)) -> JSONResponse:
+async def ping(m: ManagerDep) -> JSONResponse:
     if m.current is None:  # answered at once: clients poll this until it is 200
         raise ModelUnavailable(m.unavailable_reason)
     return JSONResponse({"status": "ready"})

@@ -135,9 +135,9 @@ def register(settings: Settings, run_id: str, name: str, *, trust_types: list[st
     configured and ``sign``); skops types beyond the defaults must be confirmed."""
     import mlflow
 
-    from app.model_loading.fetch_mlflow import configure
+    from app.model_loading.fetch_mlflow import ensure_configured
 
-    configure(settings)
+    ensure_configured(settings)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mv = mlflow.register_model(f"runs:/{run_id}/model", name)
     out: dict[str, Any] = {"model_name": name, "version": str(mv.version), "run_id": run_id,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.model_loading import loader, trust
-from app.model_loading.fetch_mlflow import client, configure
+from app.model_loading.fetch_mlflow import client, ensure_configured
 from app.model_loading.refs import ModelRef
 from app.model_loading.types import LoadError
 from app.settings import Settings
@@ -162,7 +162,7 @@ def promote(settings: Settings, name: str, version: str, *, alias: str | None = 
     """Point ``alias`` (or move ``stage``) to ``version`` if it passes the gate and is signed.
 
     Order: gate, signature, fallback publish, decision tag, then the alias/stage."""
-    configure(settings)
+    ensure_configured(settings)
     if bool(alias) == bool(stage):
         raise ValueError("promote needs either an alias or a stage, not both")
     version = str(version)
@@ -206,7 +206,7 @@ def rollback(settings: Settings, name: str, alias: str = "champion",
              publish: bool = True) -> Decision:
     """Point ``alias`` back at the version that held it before the current one (signature
     checked and fallback published first, as for a promotion)."""
-    configure(settings)
+    ensure_configured(settings)
     current = alias_holder(settings, name, alias)
     history = alias_history(settings, name, alias)
     if current is not None and history and history[-1] != current:

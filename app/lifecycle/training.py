@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from app.model_loading.fetch_mlflow import configure
+from app.model_loading.fetch_mlflow import ensure_configured, mlflow_may_unpickle
 from app.settings import Settings
 
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
@@ -103,8 +102,8 @@ def build_pipeline(alpha: float, model_type: str = "ridge", task: Task = "regres
 
 def build_boosted(alpha: float, model_type: str, task: Task = "regression") -> Any:
     """Gradient-boosted trees (scikit-learn API); ``alpha`` is the L2 penalty on leaf weights."""
-    params = {"n_estimators": 200, "learning_rate": 0.05, "reg_lambda": alpha, "subsample": 0.8,
-              "random_state": 0}
+    params: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.05, "reg_lambda": alpha,
+                              "subsample": 0.8, "random_state": 0}
     if model_type == "xgboost":
         import xgboost
 
@@ -183,10 +182,7 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
     import mlflow
     from sklearn.model_selection import train_test_split
 
-    configure(settings)
-    # MLflow validates the input example by reloading the model it just saved: this
-    # process made those bytes, so trusting them here is safe.
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+    ensure_configured(settings)
     name = model_name or settings.model_name
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment(settings.experiment_name)
@@ -213,12 +209,15 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
         mlflow.set_tags({"training_data_hash": data_hash(features, target),
                          "task": task, "features": json.dumps(feature_names)})
         mlflow.log_dict(feature_stats(x_train), "training_stats.json")
-        info = log_model(
-            model, model_type, x_train.head(5), untrusted, name="model", input_example=x_train.head(3),
-            registered_model_name=name,
-            metadata={"task": task, "features": feature_names,
-                      "training_data_hash": data_hash(features, target)},
-        )
+        # MLflow validates the input example by reloading the model it just saved: this
+        # process made those bytes, so trusting them here is safe.
+        with mlflow_may_unpickle():
+            info = log_model(
+                model, model_type, x_train.head(5), untrusted, name="model",
+                input_example=x_train.head(3), registered_model_name=name,
+                metadata={"task": task, "features": feature_names,
+                          "training_data_hash": data_hash(features, target)},
+            )
         run_id = run.info.run_id
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient(tracking_uri=settings.mlflow_tracking_uri)

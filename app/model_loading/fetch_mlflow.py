@@ -8,9 +8,14 @@ are fetched, and each one lands inside a temporary directory of its own.
 
 from __future__ import annotations
 
+import math
 import os
 import posixpath
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +32,71 @@ def run_signature_tag(artifact_path: str) -> str:
     return RUN_SIGNATURE_TAG_PREFIX + artifact_path.strip("/")
 
 
-def configure(settings: Settings) -> None:
-    """Bound MLflow's HTTP calls and pin its pickle switch to our own setting (idempotent)."""
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(max(1, int(settings.registry_timeout_seconds)))
-    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true" if settings.allow_pickle else "false"
+_configure_lock = threading.Lock()
+_applied: tuple[str, ...] | None = None
+
+
+def configure(settings: Settings, *, retries: int = 0) -> None:
+    """Set MLflow's process-wide switches at an entry point (the app's composition root, the
+    CLI), which MLflow reads only from the environment: bounded HTTP timeouts and retries, no
+    progress bars, and its pickle switch off (``mlflow_may_unpickle`` opens it only where a
+    pickle was vouched for). Called once per process in practice; a repeat with the same values
+    writes nothing. ``retries``: 0 for serving (the chain falls back instead), a few for the
+    CLI (urllib3 sleeps 0, then 2 s, plus up to 0.5 s jitter each)."""
+    global _applied
+    values = {
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, math.ceil(settings.registry_timeout_seconds))),
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(retries),
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",  # an int for MLflow
+        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",  # MLflow 3 reports usage home and delays exit
+    }
+    key = tuple(values.values())
+    with _configure_lock:
+        if key != _applied:
+            os.environ.update(values)
+            _applied = key
+
+
+def ensure_configured(settings: Settings) -> None:
+    """Configure MLflow unless an entry point already has (library use, tests)."""
+    if _applied is None:
+        configure(settings)
 
 
 def client(settings: Settings) -> Any:
+    """The MLflow client for the settings' tracking server, built once per server and shared
+    (it holds no per-call state)."""
+    ensure_configured(settings)
+    return _client(settings.mlflow_tracking_uri)
+
+
+@lru_cache(maxsize=8)
+def _client(tracking_uri: str) -> Any:
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=settings.mlflow_tracking_uri,
-                        registry_uri=settings.mlflow_tracking_uri)
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+_pickle_switch = threading.Lock()
+
+
+@contextmanager
+def mlflow_may_unpickle() -> Iterator[None]:
+    """Let MLflow unpickle inside this block only: a signed pickle the operator allowed
+    (ALLOW_PICKLE, checked by the caller), or a model this very process just trained."""
+    with _pickle_switch:
+        previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
+        os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", None)
+            else:
+                os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
 
 
 def literal(value: str) -> str:

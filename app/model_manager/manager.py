@@ -19,7 +19,7 @@ import threading
 import time
 from concurrent.futures import Future
 
-from app.model_loading import fetch_mlflow, flavors
+from app.model_loading import flavors
 from app.model_loading.chain import ChainResult
 from app.model_loading.failures import as_load_error, is_unreachable
 from app.model_loading.types import LoadAttempt, LoadedModel
@@ -46,8 +46,6 @@ class ModelManager:
         self._scheduler = Scheduler(settings, has_model=lambda: self.current is not None,
                                     retry=self._retry, refresh=self.refresh_once,
                                     after_tick=self.check_fallback)
-        if source is None:
-            fetch_mlflow.configure(settings)  # MLflow's HTTP bounds and pickle switch, once
 
     # --- reading -----------------------------------------------------------------------
     @property

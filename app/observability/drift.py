@@ -148,9 +148,8 @@ def observed_columns(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
 
 
 def training_stats(settings: Settings, model_name: str, version: str) -> tuple[str, dict[str, Any]]:
-    from app.model_loading.fetch_mlflow import client, configure
+    from app.model_loading.fetch_mlflow import client
 
-    configure(settings)
     mlflow_client = client(settings)
     run_id = mlflow_client.get_model_version(model_name, version).run_id
     if not run_id:
@@ -179,7 +178,7 @@ def build_report(settings: Settings, *, start: datetime, end: datetime,
         else:
             features.append(FeatureDrift(feature, 0, None, None, None, feature_stats["mean"],
                                          None, "missing", [], feature_stats["bin_fractions"]))
-    rows = sum(int(r.get("rows") if r.get("part") is None else len(r.get("outputs", [])))
+    rows = sum(int(r["rows"] if r.get("part") is None else len(r.get("outputs", [])))
                for r in records)
     return DriftReport(name, version, run_id, start.isoformat(), end.isoformat(), len(records),
                        rows, features)

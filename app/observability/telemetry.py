@@ -61,23 +61,24 @@ def configure_process(settings: Settings) -> bool:
         return True
 
 
-def install(app: FastAPI, settings: Settings, manager: ModelManager) -> bool:
-    """Instrument ``app`` (requests, model metrics) when telemetry is configured."""
+def install(app: FastAPI, settings: Settings, manager: ModelManager) -> Any | None:
+    """Instrument ``app`` (requests, model metrics) when telemetry is configured; returns the
+    prediction observer that feeds the model metrics, or None when telemetry is off."""
     try:
         if not configure_process(settings):
-            return False
+            return None
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         from app.observability.redaction import redact_span_urls
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS,
                                            server_request_hook=redact_span_urls)
-        app.state.prediction_observers.append(_model_metrics(manager))
+        observer = _model_metrics(manager)
     except Exception:  # telemetry must never stop the service from serving
         log.exception("Application Insights telemetry could not be configured")
-        return False
+        return None
     log.info("Application Insights telemetry on")
-    return True
+    return observer
 
 
 def _model_metrics(manager: ModelManager) -> Any:

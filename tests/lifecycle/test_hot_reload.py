@@ -115,7 +115,7 @@ def test_signed_mlflow_webhook_triggers_an_immediate_refresh(
                 time.sleep(0.1)
         finally:
             registry.delete_webhook(hook["webhook_id"])
-        manager = app.state.model_manager
+        manager = app.state.services.manager
         assert manager.stats.refreshes >= 1
         manager.close()
 

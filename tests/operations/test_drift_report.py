@@ -22,7 +22,7 @@ def _log_predictions(shim_factory: Callable[..., Any], settings: Any, frame: Any
     for chunk in np.array_split(data, 20):
         body = {"dataframe_split": {"columns": FEATURES, "data": chunk.tolist()}}
         assert shim.post("/predict", json_body=body).status_code == 200
-    assert shim.fastapi_app.state.prediction_logger.flush() > 0
+    assert shim.fastapi_app.state.services.prediction_logger.flush() > 0
 
 
 def _report(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Any,

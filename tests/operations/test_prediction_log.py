@@ -98,7 +98,7 @@ def test_sampling(shim_factory: Callable[..., Any], settings_factory: Callable[.
     shim = shim_factory(settings)
     for _ in range(400):
         assert shim.post("/predict", json_body={"instances": [ROW]}).status_code == 200
-    shim.fastapi_app.state.prediction_logger.flush()
+    shim.fastapi_app.state.services.prediction_logger.flush()
     count = len(_records(settings))
     assert 50 <= count <= 150, count  # binomial(400, 0.25): mean 100, sd 8.7
 
@@ -114,7 +114,7 @@ def test_storage_failure_never_fails_a_prediction(shim_factory: Callable[..., An
     for _ in range(30):
         response = shim.post("/predict", json_body={"instances": [ROW]})
         assert response.status_code == 200
-    logger = shim.fastapi_app.state.prediction_logger
+    logger = shim.fastapi_app.state.services.prediction_logger
     assert logger.flush() == 0
     assert logger.flush() == 0  # the retried batch fails again and is dropped
     metrics = shim.get("/metrics").body.decode()
@@ -133,7 +133,7 @@ def test_buffer_is_capped_in_bytes_and_overflow_is_counted(
                                  prediction_log_flush_seconds=3600,
                                  prediction_log_max_records=100_000)
     shim = shim_factory(settings)
-    logger = shim.fastapi_app.state.prediction_logger
+    logger = shim.fastapi_app.state.services.prediction_logger
     batch = {"dataframe_split": {"columns": FEATURES, "data": [list(ROW.values())] * 300}}
     held = []
     for _ in range(12):  # ~200 KiB each at the request-path estimate, ~60 KiB as JSON

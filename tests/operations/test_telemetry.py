@@ -33,7 +33,7 @@ SCRIPT = textwrap.dedent("""
     from tests.support.models import ROW
 
     app = create_app(Settings())
-    assert app.state.telemetry is True
+    assert app.state.services.telemetry is True
     with TestClient(app) as client:
         assert client.post("/predict", json={"instances": []}).status_code == 400
         for _ in range(5):

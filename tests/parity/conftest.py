@@ -37,13 +37,13 @@ def _ours(settings: Any) -> Iterator[str]:
     from tests.support.http_server import serve
 
     app = create_app(settings)
-    app.state.model_manager.start().result(60)
-    assert app.state.model_manager.current is not None
+    app.state.services.manager.start().result(60)
+    assert app.state.services.manager.current is not None
     try:
         with serve(app) as url:
             yield url
     finally:
-        app.state.model_manager.close()
+        app.state.services.manager.close()
 
 
 @pytest.fixture(scope="session")

@@ -31,11 +31,11 @@ def test_disconnect_before_the_body_is_quiet(settings_factory: Any, champion: di
              "root_path": "", "headers": [(b"content-type", b"application/json")]
              + ([(b"content-length", b"200")] if declared_length else []),
              "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
-    app.state.model_manager.start()
-    asyncio.run(app.state.model_manager.wait_initial(20))
+    app.state.services.manager.start()
+    asyncio.run(app.state.services.manager.wait_initial(20))
     with caplog.at_level(logging.INFO):
         asyncio.run(app(scope, receive, send))
-    app.state.model_manager.close()
+    app.state.services.manager.close()
     statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
     # Nobody reads an answer: 499 when the app saw the disconnect, nothing when the body
     # limit did; never a 4xx/5xx about the body, never a traceback.

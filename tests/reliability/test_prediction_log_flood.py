@@ -53,7 +53,7 @@ SCRIPT = textwrap.dedent("""
     del data
     headers = {"content-type": "application/json"}
     shim = ShimClient(Settings())
-    logger = shim.fastapi_app.state.prediction_logger
+    logger = shim.fastapi_app.state.services.prediction_logger
     assert shim.post("/predict", body=body, headers=headers).status_code == 200
     logger.flush()
     baseline = peak_rss_mib()

@@ -23,10 +23,10 @@ def api_app(champion: dict[str, Any], settings_factory: Any) -> Any:
     from app.main import create_app
 
     app = create_app(settings_factory(admin_api_key=ADMIN_KEY, webhook_secret="st-hook-secret"))
-    app.state.model_manager.start().result(60)
-    assert app.state.model_manager.current is not None
+    app.state.services.manager.start().result(60)
+    assert app.state.services.manager.current is not None
     yield app
-    app.state.model_manager.close()
+    app.state.services.manager.close()
 
 
 @pytest.fixture(scope="module")

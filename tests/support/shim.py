@@ -61,7 +61,7 @@ class ShimClient:
 
     @property
     def manager(self) -> Any:
-        return self.fastapi_app.state.model_manager
+        return self.fastapi_app.state.services.manager
 
     async def invoke(self, request: func.HttpRequest) -> func.HttpResponse:
         return await self.user_function(request, FunctionContext(uuid.uuid4().hex))

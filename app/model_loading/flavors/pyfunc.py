@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from app.model_loading import fetch_mlflow
 from app.model_loading.flavors.base import MAX_MODEL_BYTES, Deserialized, Spec, section
 from app.model_loading.mlmodel import MLmodel
 from app.model_loading.trust import ArtifactFiles
@@ -36,7 +37,8 @@ def load(settings: Settings, spec: Spec, files: ArtifactFiles,
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(files.read(name, MAX_MODEL_BYTES))
-    model = mlflow.pyfunc.load_model(str(root))
+    with fetch_mlflow.mlflow_may_unpickle():  # signed and ALLOW_PICKLE: checked upstream
+        model = mlflow.pyfunc.load_model(str(root))
 
     def run(frame: Any, params: dict[str, Any] | None, _keep: Any = workdir) -> Any:
         return model.predict(frame, params=params)
