@@ -15,11 +15,13 @@ from app.settings import Settings
 
 
 def fake_model(version: str, name: str = "m", *, source: str = "registry",
-               predict: Callable[[Any, Any], Any] | None = None, schema: Any = None) -> LoadedModel:
+               predict: Callable[[Any, Any], Any] | None = None, schema: Any = None,
+               **fields: Any) -> LoadedModel:
+    """``fields``: any other LoadedModel field (``signature``, ``metrics`` ...)."""
     return LoadedModel(name=name, version=version, source=source,  # type: ignore[arg-type]
                        uri=f"models:/{name}/{version}",
                        predict_fn=predict or (lambda frame, params: [0.0] * len(frame)),
-                       schema=schema)
+                       schema=schema, **fields)
 
 
 def fake_settings(**overrides: Any) -> Settings:
@@ -33,14 +35,17 @@ def fake_settings(**overrides: Any) -> Settings:
 class FakeSource:
     """The alias points at ``target``; loads take ``delay()`` seconds; every call is counted.
 
+    ``model`` (version -> LoadedModel) builds what a load yields (``fake_model`` by default).
     ``hold`` (version -> Event) makes the load of that version wait until the event is set,
     and ``loading`` (version -> Event) is set when such a load starts."""
 
     def __init__(self, target: str = "1", *, delay: Callable[[], float] = lambda: 0.0,
-                 fail: bool = False) -> None:
+                 fail: bool = False,
+                 model: Callable[[str], LoadedModel] = fake_model) -> None:
         self.target = target
         self.delay = delay
         self.fail = fail
+        self.model = model  # version -> the model a load of that version yields
         self.hold: dict[str, threading.Event] = {}
         self.loading: dict[str, threading.Event] = {}
         self.chain_calls = 0
@@ -54,7 +59,7 @@ class FakeSource:
         if version in self.hold:
             assert self.hold[version].wait(10), "a held load was never released"
         time.sleep(self.delay())
-        return fake_model(version)
+        return self.model(version)
 
     def load_chain(self) -> ChainResult:
         with self._lock:
