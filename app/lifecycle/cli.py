@@ -38,18 +38,12 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     from app.lifecycle import operations
 
-    rows = [{**row, "stage": _stage(row["stage"])}
-            for row in operations.compare(settings, args.model_name or settings.model_name)]
+    rows = operations.compare(settings, args.model_name or settings.model_name)
     if args.json:
         _print(rows)
         return 0
     print(format_table(rows))
     return 0
-
-
-def _stage(stage: str | None) -> str | None:
-    """MLflow reports "no stage" as the string "None"."""
-    return None if stage in (None, "", "None") else stage
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -62,7 +56,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     table = [header]
     for row in rows:
         m = row["metrics"]
-        table.append([row["version"], ",".join(row["aliases"]) or "-", _stage(row["stage"]) or "-",
+        table.append([row["version"], ",".join(row["aliases"]) or "-", row["stage"] or "-",
                       *[f"{m[k]:.4g}" if k in m else "-" for k in metrics],
                       (row["created"] or "-")[:19], row["run_id"] or "-"])
     widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]

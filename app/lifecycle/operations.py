@@ -34,6 +34,11 @@ def _aliases(settings: Settings, name: str) -> dict[str, list[str]]:
     return by_version
 
 
+def _stage(stage: str | None) -> str | None:
+    """MLflow reports a version without a stage as the string "None"."""
+    return None if stage in (None, "", "None") else stage
+
+
 def compare(settings: Settings, name: str) -> list[dict[str, Any]]:
     """One row per version, newest first, with its aliases, stage and metrics."""
     mlflow_client = client(settings)
@@ -46,7 +51,7 @@ def compare(settings: Settings, name: str) -> list[dict[str, Any]]:
         rows.append({
             "version": str(mv.version),
             "aliases": sorted(aliases.get(str(mv.version), [])),
-            "stage": mv.current_stage,
+            "stage": _stage(mv.current_stage),
             "metrics": metrics,
             "created": _iso(mv.creation_timestamp),
             "run_id": mv.run_id,

@@ -90,6 +90,7 @@ def test_gate_promote_compare_rollback_over_http(
     by_version = {row["version"]: row for row in rows}
     assert {good, bad} <= set(by_version)
     assert by_version[good]["aliases"] == ["champion"]
+    assert by_version[good]["stage"] is None  # MLflow says "None"; the API says null
     assert by_version[good]["metrics"]["r2"] == pytest.approx(versions["r2_good"])
     assert by_version[bad]["metrics"]["r2"] == pytest.approx(versions["r2_bad"])
     only = admin_shim.get(f"/registry/models/{MODEL}/compare?versions={bad}", headers=ADMIN)
