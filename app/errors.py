@@ -6,6 +6,7 @@ Messages name the field and the problem; they never echo request data or secrets
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -176,7 +177,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             for code in codes}
 
 
-def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+def _location(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 

@@ -120,13 +120,13 @@ def _convert(col: Column, values: Sequence[Any]) -> Any:
         raise InvalidInput(f"Column {col.name!r} row {row}: expected {col.type}, got boolean.",
                            field=col.name, row=row)
     if array.dtype.kind not in kinds:
-        row = _first_bad_row(values, kinds, col.required)
-        if row is None:  # only missing values in an optional column
+        bad_row = _first_bad_row(values, kinds, col.required)
+        if bad_row is None:  # only missing values in an optional column
             return pd.array(list(values), dtype=_nullable(col.type))
         raise InvalidInput(
-            f"Column {col.name!r} row {row}: expected {col.type}, got "
-            f"{_describe(values[row])}.",
-            field=col.name, row=row,
+            f"Column {col.name!r} row {bad_row}: expected {col.type}, got "
+            f"{_describe(values[bad_row])}.",
+            field=col.name, row=bad_row,
         )
     if col.type == "datetime":
         try:

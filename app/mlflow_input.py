@@ -53,8 +53,8 @@ def parse_document(document: Any, schema: InputSchema | None, param_names: Colle
                            + ", ".join(FORMATS) + ".", field="body")
     if any(key in document for key in UNWRAPPED_KEYS):
         data = {k: v for k, v in document.items() if k not in param_names}
-        params = {k: v for k, v in document.items() if k in param_names}
-        return ParsedJson(data, params, unwrapped=True)
+        given = {k: v for k, v in document.items() if k in param_names}
+        return ParsedJson(data, given, unwrapped=True)
     present = [key for key in FORMATS if key in document]
     if len(present) != 1:
         raise InvalidInput("The body must have exactly one of: " + ", ".join(FORMATS) + ".",

@@ -17,7 +17,7 @@ what the general path builds (one float64 block, schema order) -- a property tes
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from app.input_schema import InputSchema
 try:  # optional: without it the orjson path below is used
     import simdjson
 except ImportError:  # pragma: no cover - pysimdjson ships wheels for every target we build
-    simdjson = None
+    simdjson = None  # type: ignore[assignment]  # an optional import: mypy types the name as the module
 
 _local = threading.local()
 
@@ -53,7 +53,7 @@ def _plain_keys(keys: list[str], allowed: set[str]) -> bool:
     return len(set(keys)) == len(keys) and set(keys) <= allowed
 
 
-def _names_match(names: Any, schema: InputSchema) -> bool:
+def _names_match(names: Any, schema: InputSchema) -> TypeGuard[list[str]]:
     return (isinstance(names, list) and all(isinstance(n, str) for n in names)
             and sorted(names) == schema.sorted_names)
 
@@ -78,8 +78,8 @@ def from_bytes(body: bytes, schema: InputSchema,
         split = doc["dataframe_split"]
         if not isinstance(split, simdjson.Object) or sorted(split.keys()) != ["columns", "data"]:
             return None
-        names = split.get("columns")
-        names = names.as_list() if isinstance(names, simdjson.Array) else None
+        columns = split.get("columns")
+        names = columns.as_list() if isinstance(columns, simdjson.Array) else None
         data = split.get("data")
         if not _names_match(names, schema) or not isinstance(data, simdjson.Array):
             return None

@@ -75,6 +75,8 @@ class PendingRecord:
         """What the record counts for until it is serialized, cheap enough for the request
         path: an upper estimate of both the memory it keeps alive (frame, outputs) and the
         JSON it becomes (a float64 is at most 24 characters; a string is charged more)."""
+        rows: int
+        columns: int
         rows, columns = self.frame.shape
         if rows * columns <= SMALL_FRAME_VALUES:  # reading dtypes costs ~70 us: not worth it
             per_row = columns * OBJECT_VALUE_BYTES

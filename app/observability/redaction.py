@@ -13,6 +13,7 @@ import re
 from typing import Any
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
@@ -55,8 +56,11 @@ def redact_url(url: str) -> str:
     return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def redact_span_urls(span: Span, _scope: Any = None) -> None:
-    """Rewrite a live span's URL attributes; also the FastAPI ``server_request_hook``."""
+def redact_span_urls(span: trace.Span, _scope: Any = None) -> None:
+    """Rewrite a live span's URL attributes; also the FastAPI ``server_request_hook``, which
+    is handed the API's span type: only a recording (SDK) span has attributes to rewrite."""
+    if not isinstance(span, ReadableSpan):
+        return
     attributes: Any = span.attributes or {}
     for key in URL_ATTRIBUTES + QUERY_ATTRIBUTES:
         value = attributes.get(key)

@@ -80,7 +80,7 @@ def module(flavor: str) -> FlavorModule:
     name = REGISTRY.get(flavor)
     if name is None:
         raise LoadError(f"the signature names flavor {flavor!r}, which this server cannot load")
-    loaded: FlavorModule = importlib.import_module(name)  # type: ignore[assignment]
+    loaded: FlavorModule = importlib.import_module(name)
     return loaded
 
 
