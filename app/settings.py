@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         default=False, validation_alias="ALLOW_PICKLE",
         description="Accept plain-pickle fallbacks (after the digest check). Off: skops only.",
     )
-    model_flavor: Literal["sklearn", "xgboost", "lightgbm", "onnx", "python_function"] = Field(
+    model_flavor: Literal["sklearn", "xgboost", "lightgbm", "onnx", "python_function"] = _deployed(
         default="sklearn", validation_alias="MODEL_FLAVOR",
         description="The flavor the served model is expected to have: at cold start its library "
                     "is imported while the registry answers. A model of another flavor still "

@@ -14,6 +14,7 @@ locals {
     MLFLOW_TRACKING_URI       = local.mlflow_tracking_uri
     MODEL_NAME                = var.model_name
     MODEL_ALIAS               = var.model_alias
+    MODEL_FLAVOR              = var.model_flavor
     MODEL_REFRESH_SECONDS     = tostring(var.model_refresh_seconds)
     REGISTRY_TIMEOUT_SECONDS  = tostring(var.registry_timeout_seconds)
     MODEL_STORAGE_ACCOUNT_URL = trimsuffix(azurerm_storage_account.data.primary_blob_endpoint, "/")

@@ -152,6 +152,17 @@ variable "model_alias" {
   }
 }
 
+variable "model_flavor" {
+  type        = string
+  description = "Flavor of the served model (app setting MODEL_FLAVOR): its library is imported while the registry answers at cold start. Build the zip with the same flavor (python -m deploy build-zip --flavors)."
+  default     = "sklearn"
+
+  validation {
+    condition     = contains(["sklearn", "xgboost", "lightgbm", "onnx", "python_function"], var.model_flavor)
+    error_message = "model_flavor must be one of sklearn, xgboost, lightgbm, onnx, python_function."
+  }
+}
+
 variable "model_refresh_seconds" {
   type        = number
   description = "How often each instance re-resolves the alias (app setting MODEL_REFRESH_SECONDS); 0 disables."
