@@ -235,8 +235,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _: Exception) -> Response:
         # Starlette re-raises after this; app/asgi_guard.py logs it once (no traceback).
+        # This handler runs in ServerErrorMiddleware, outside RequestIdMiddleware: echo the id
+        # here, or the one answer an operator most needs to trace would carry none.
         body = {"error": "internal_error", "message": "The server failed to handle the request."}
-        return JSONResponse(_for(request, body, 500), status_code=500)
+        request_id = (request.scope.get("state") or {}).get("request_id")
+        headers = {"x-request-id": request_id} if request_id else None
+        return JSONResponse(_for(request, body, 500), status_code=500, headers=headers)
 
 
 def _for(request: Request, body: dict[str, Any], status: int) -> dict[str, Any]:

@@ -34,7 +34,8 @@ def predict_bytes(model: LoadedModel, body: bytes, content_type: str | None, *,
     model_input = parse_body(body, content_type, contract, mlflow=mlflow)
     try:
         raw = model.predict(model_input.frame, model_input.params)
-    except Exception as exc:  # noqa: BLE001 - the model rejected the input
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model rejected the input
+        # (SystemExit too: model code that calls sys.exit() must not end the invocation)
         log.warning("model %s v%s failed to predict: %s", model.name, model.version,
                     type(exc).__name__)
         raise InvalidInput("The model could not score this input; check it against "

@@ -45,8 +45,10 @@ def is_admin(request: Request) -> bool:
     if settings.admin_api_key is None:
         return True
     presented = request.headers.get(ADMIN_HEADER)
+    if not presented:
+        return False
     expected = settings.admin_api_key.get_secret_value()
-    return bool(presented) and hmac.compare_digest(presented.encode(), expected.encode())
+    return hmac.compare_digest(presented.encode(), expected.encode())
 
 
 async def admin_optional(request: Request) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from app.services import services_of
 from benchmarks import flavors, httpload, inproc, servers, stack, stats
 
 PATH = "/invocations"  # both servers speak MLflow's scoring protocol here
@@ -162,7 +163,8 @@ class Run:
                 "ratio": round(on_p50 / off_p50, 3) if off_p50 else None}
             self.log(f"   prediction logging: p50 {off_p50:.3f} ms off, {on_p50:.3f} ms on")
         finally:
-            logging_shim.app.middleware._app.state.services.prediction_logger.close()  # flush while Azurite runs
+            # flush while Azurite runs
+            services_of(logging_shim.app.middleware._app).prediction_logger.close()
             logging_shim.close()
 
     def http_servers(self, project: servers.Server, mlflow: servers.Server) -> None:

@@ -36,7 +36,7 @@ _BODY_SCHEMA: dict[str, Any] = {
         "params": {"type": "object"},
     },
 }
-_OPENAPI = {
+_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {

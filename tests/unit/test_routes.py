@@ -346,9 +346,6 @@ def test_the_request_id_is_echoed_or_made(client: TestClient, sent: str | None,
         assert request_id == echoed if echoed else re.fullmatch(r"[0-9a-f]{32}", request_id)
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: a 500 is sent by Starlette's "
-                   "ServerErrorMiddleware, outside RequestIdMiddleware, so the one answer an "
-                   "operator most needs to trace carries no x-request-id (README: echoed back)")
 def test_a_500_echoes_the_request_id_too() -> None:
     with served(FakeSource(model=lambda v: fake_model(v, predict=lambda f, _: [_Opaque()]))) \
             as client:

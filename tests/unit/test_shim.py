@@ -104,11 +104,6 @@ def _exits(frame: Any, params: Any) -> Any:
     raise SystemExit(3)  # e.g. model code that calls sys.exit() or argparse
 
 
-@pytest.mark.xfail(strict=True, raises=SystemExit, reason=(
-    "app bug: app/predictor.py catches only Exception from model.predict and the guard "
-    "(app/asgi_guard.py) only Exception, so a model raising SystemExit escapes the ASGI app "
-    "and fails the Functions invocation (worker-level error) instead of a JSON 400 "
-    "model_refused"))
 def test_a_model_that_raises_system_exit_gets_a_json_error() -> None:
     with shimmed(FakeSource(model=lambda v: fake_model(v, predict=_exits))) as shim:
         response = shim.request("POST", "/predict", json.dumps({"instances": ROWS}).encode(),
