@@ -51,8 +51,13 @@ async def run_guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) 
         await app(scope, receive, tracking_send)
     except Exception as exc:  # noqa: BLE001 - this is the last line of defence
         route = getattr(scope.get("route"), "path", None) or "unmatched route"
-        log.error("unhandled %s on %s %s (raised at %s); answered 500",
-                  type(exc).__name__, scope.get("method", ""), route, _origin(exc))
+        log.error(
+            "unhandled %s on %s %s (raised at %s); answered 500",
+            type(exc).__name__,
+            scope.get("method", ""),
+            route,
+            _origin(exc),
+        )
         try:
             await _finish(send, started=started, finished=finished)
         except Exception as send_exc:  # noqa: BLE001 - the client or the host is gone
@@ -66,9 +71,16 @@ async def _finish(send: Send, *, started: bool, finished: bool) -> None:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
     payload = dumps(INTERNAL_ERROR)
-    await send({"type": "http.response.start", "status": 500,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 

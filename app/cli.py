@@ -25,21 +25,34 @@ def _print(data: Any) -> None:
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from app.lifecycle.training import train
 
-    result = train(settings, alpha=args.alpha, model_type=args.model_type,
-                   model_name=args.model_name, task=args.task)
-    output: dict[str, Any] = {"run_id": result.run_id, "model_name": result.model_name,
-                              "version": result.version, "metrics": result.metrics,
-                              "signed_by": result.signed_by}
+    result = train(
+        settings, alpha=args.alpha, model_type=args.model_type, model_name=args.model_name, task=args.task
+    )
+    output: dict[str, Any] = {
+        "run_id": result.run_id,
+        "model_name": result.model_name,
+        "version": result.version,
+        "metrics": result.metrics,
+        "signed_by": result.signed_by,
+    }
     if result.signed_by is None:
-        print(f"warning: version {result.version} is unsigned (no MODEL_SIGNING_KEY); servers "
-              f"refuse it until `python -m app sign --version {result.version}`", file=sys.stderr)
+        print(
+            f"warning: version {result.version} is unsigned (no MODEL_SIGNING_KEY); servers "
+            f"refuse it until `python -m app sign --version {result.version}`",
+            file=sys.stderr,
+        )
     if args.alias:
         from app.lifecycle import promotion
 
         decision = promotion.promote(
-            settings, result.model_name, result.version, alias=args.alias,
+            settings,
+            result.model_name,
+            result.version,
+            alias=args.alias,
             gate=promotion.Gate.parse(args.min_metric) if args.min_metric else None,
-            must_beat_champion=args.beat_champion, publish=not args.no_fallback)
+            must_beat_champion=args.beat_champion,
+            publish=not args.no_fallback,
+        )
         output["promotion"] = decision.as_dict()
     _print(output)
     return 0
@@ -66,8 +79,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     # log_config=None: uvicorn's own records go through the app's JSON handler, not its text one.
-    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_config=None,
-                log_level=settings.log_level.lower(), access_log=args.access_log)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        workers=1,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=args.access_log,
+    )
     return 0
 
 
@@ -77,8 +97,9 @@ def cmd_drift_report(args: argparse.Namespace, settings: Settings) -> int:
     from app.observability import drift, drift_html
 
     start, end = drift.parse_window(args.since, args.start, args.end)
-    report = drift.build_report(settings, start=start, end=end, model_name=args.model_name,
-                                version=args.version)
+    report = drift.build_report(
+        settings, start=start, end=end, model_name=args.model_name, version=args.version
+    )
     if args.json:
         _print(report.as_dict())
     else:
@@ -94,30 +115,52 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     train = sub.add_parser("train", help="train the sample model, log and register it")
-    train.add_argument("--task", choices=["regression", "classification"], default="regression",
-                       help="regression: diabetes data; classification: breast-cancer data")
-    train.add_argument("--alpha", type=float, default=1.0,
-                       help="regularisation strength (Ridge alpha; C=1/alpha for logistic; "
-                            "the L2 penalty reg_lambda for xgboost and lightgbm)")
-    train.add_argument("--model-type",
-                       choices=["ridge", "logistic", "random_forest", "xgboost", "lightgbm"],
-                       default=None, help="default: ridge (regression), logistic (classification); "
-                                          "xgboost and lightgbm are logged in their native formats")
+    train.add_argument(
+        "--task",
+        choices=["regression", "classification"],
+        default="regression",
+        help="regression: diabetes data; classification: breast-cancer data",
+    )
+    train.add_argument(
+        "--alpha",
+        type=float,
+        default=1.0,
+        help="regularisation strength (Ridge alpha; C=1/alpha for logistic; "
+        "the L2 penalty reg_lambda for xgboost and lightgbm)",
+    )
+    train.add_argument(
+        "--model-type",
+        choices=["ridge", "logistic", "random_forest", "xgboost", "lightgbm"],
+        default=None,
+        help="default: ridge (regression), logistic (classification); "
+        "xgboost and lightgbm are logged in their native formats",
+    )
     train.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
-    train.add_argument("--alias", default=None,
-                       help="promote the new version to this alias (e.g. champion) if it passes the gate")
-    train.add_argument("--min-metric", default=None,
-                       help="quality gate, e.g. 'r2>=0.4' or 'rmse<=60'")
-    train.add_argument("--beat-champion", action="store_true",
-                       help="also require beating the current alias holder on the gate metric")
-    train.add_argument("--no-fallback", "--no-publish", dest="no_fallback", action="store_true",
-                       help="promote without publishing the blob fallback")
+    train.add_argument(
+        "--alias",
+        default=None,
+        help="promote the new version to this alias (e.g. champion) if it passes the gate",
+    )
+    train.add_argument("--min-metric", default=None, help="quality gate, e.g. 'r2>=0.4' or 'rmse<=60'")
+    train.add_argument(
+        "--beat-champion",
+        action="store_true",
+        help="also require beating the current alias holder on the gate metric",
+    )
+    train.add_argument(
+        "--no-fallback",
+        "--no-publish",
+        dest="no_fallback",
+        action="store_true",
+        help="promote without publishing the blob fallback",
+    )
     train.set_defaults(handler=cmd_train)
 
     publish = sub.add_parser("publish-fallback", help="copy a registry version to the blob fallback")
     publish.add_argument("--model-name", help="registered model name (default MODEL_NAME)")
-    publish.add_argument("--version", required=True,
-                         help="model version to publish (its signature must verify)")
+    publish.add_argument(
+        "--version", required=True, help="model version to publish (its signature must verify)"
+    )
     publish.set_defaults(handler=cmd_publish_fallback)
 
     serve = sub.add_parser("serve", help="serve the API with uvicorn (1 worker)")
@@ -126,8 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(handler=cmd_serve)
 
-    drift = sub.add_parser("drift-report",
-                           help="compare logged prediction inputs with the training data")
+    drift = sub.add_parser("drift-report", help="compare logged prediction inputs with the training data")
     drift.add_argument("--since", default=None, help="window ending now: e.g. 90m, 24h, 7d")
     drift.add_argument("--start", help="window start, ISO 8601 (UTC if no offset)")
     drift.add_argument("--end", help="window end, ISO 8601 (default: now)")
@@ -150,8 +192,10 @@ def _failure(exc: Exception, settings: Settings) -> str:
     from app.model_loading.types import LoadError
 
     if is_unreachable(exc) and not isinstance(exc, LoadError):
-        return (f"the MLflow tracking server at {redact(settings.mlflow_tracking_uri)} did not "
-                f"answer (MLFLOW_TRACKING_URI): {as_load_error(exc)}")
+        return (
+            f"the MLflow tracking server at {redact(settings.mlflow_tracking_uri)} did not "
+            f"answer (MLFLOW_TRACKING_URI): {as_load_error(exc)}"
+        )
     return str(as_load_error(exc))
 
 
@@ -181,8 +225,11 @@ def main(argv: Sequence[str] | None = None, *, stack_settings: bool = False) -> 
 
         reason = unreachable_reason(settings.mlflow_tracking_uri, settings.registry_timeout_seconds)
         if reason is not None:
-            print(f"error: the MLflow tracking server at {redact(settings.mlflow_tracking_uri)} "
-                  f"did not answer (MLFLOW_TRACKING_URI): {reason}", file=sys.stderr)
+            print(
+                f"error: the MLflow tracking server at {redact(settings.mlflow_tracking_uri)} "
+                f"did not answer (MLFLOW_TRACKING_URI): {reason}",
+                file=sys.stderr,
+            )
             return 1
     try:
         return int(args.handler(args, settings))

@@ -32,8 +32,7 @@ def decode(body: bytes) -> str:
 
 def check_header(text: str, schema: InputSchema | None) -> list[str]:
     """The header's names, refused (400) when one repeats or when there are too many."""
-    limit = (len(schema.columns) + MAX_EXTRA_COLUMNS if schema is not None
-             else MAX_COLUMNS_WITHOUT_SCHEMA)
+    limit = len(schema.columns) + MAX_EXTRA_COLUMNS if schema is not None else MAX_COLUMNS_WITHOUT_SCHEMA
     try:
         header = next((row for row in csv.reader(io.StringIO(text)) if row), None)
     except csv.Error:
@@ -41,8 +40,10 @@ def check_header(text: str, schema: InputSchema | None) -> list[str]:
     if not header:
         raise InvalidInput("The body is not valid CSV with a header row.", field="body")
     if len(header) > limit:
-        raise InvalidInput(f"The CSV header has {len(header)} columns; at most {limit} are "
-                           "accepted for this model.", field="header")
+        raise InvalidInput(
+            f"The CSV header has {len(header)} columns; at most {limit} are accepted for this model.",
+            field="header",
+        )
     if len(set(header)) != len(header):
         raise InvalidInput("The CSV header repeats a column name.", field="header")
     return header
@@ -58,16 +59,17 @@ def read_as_mlflow(text: str, schema: InputSchema | None, max_rows: int) -> pd.D
 def read_as_text(text: str, schema: InputSchema | None, max_rows: int) -> pd.DataFrame:
     """Every cell as text, empty cells as empty strings (/predict converts them itself)."""
     check_header(text, schema)
-    return _limited(_read(text, dtype=str, keep_default_na=False, nrows=max_rows + 1),
-                    max_rows)
+    return _limited(_read(text, dtype=str, keep_default_na=False, nrows=max_rows + 1), max_rows)
 
 
 def _read(text: str, **options: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(io.StringIO(text), **options)
     except Exception:  # noqa: BLE001 - pandas' reason quotes the offending cell
-        raise InvalidInput("The body is not valid CSV with a header row, or a cell does "
-                           "not parse as its column's type.", field="body") from None
+        raise InvalidInput(
+            "The body is not valid CSV with a header row, or a cell does not parse as its column's type.",
+            field="body",
+        ) from None
 
 
 def _limited(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from app.json_response import JSONResponse
 log = logging.getLogger(__name__)
 MLFLOW_PATH = "/invocations"  # the route whose errors carry MLflow's error_code
 
+
 class ErrorCode(Enum):
     """The domain errors of the scoring routes. ``_MAPPING`` below is the one place that maps
     each to an HTTP status, our ``error`` code and MLflow's ``error_code`` (/invocations)."""
@@ -99,8 +100,7 @@ class ApiError(Exception):
         self.extra = extra
 
     @classmethod
-    def of(cls, code: ErrorCode, message: str, *, field: str | None = None,
-           **extra: Any) -> ApiError:
+    def of(cls, code: ErrorCode, message: str, *, field: str | None = None, **extra: Any) -> ApiError:
         return cls(code.status, code.error, message, field=field, code=code, **extra)
 
     def body(self) -> dict[str, Any]:
@@ -114,8 +114,14 @@ class ApiError(Exception):
 class InvalidInput(ApiError):
     """A request body the service cannot score (400)."""
 
-    def __init__(self, message: str, *, field: str | None = None,
-                 code: ErrorCode = ErrorCode.MALFORMED_REQUEST, **extra: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: ErrorCode = ErrorCode.MALFORMED_REQUEST,
+        **extra: Any,
+    ) -> None:
         super().__init__(code.status, code.error, message, field=field, code=code, **extra)
 
 
@@ -141,8 +147,7 @@ class UnsupportedMediaType(ApiError):
 class ModelUnavailable(ApiError):
     def __init__(self, reason: str) -> None:
         code = ErrorCode.MODEL_UNAVAILABLE
-        super().__init__(code.status, code.error, "No model is loaded yet.", code=code,
-                         reason=reason)
+        super().__init__(code.status, code.error, "No model is loaded yet.", code=code, reason=reason)
 
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -165,16 +170,19 @@ _DESCRIPTIONS = {
     415: "Unsupported content type",
     422: "The request does not match the declared parameters",
     502: "The MLflow registry answered with an error",
-    503: "No model is loaded (`model_unavailable`), or the registry did not answer "
-         "(`registry_unavailable`)",
+    503: "No model is loaded (`model_unavailable`), or the registry did not answer (`registry_unavailable`)",
 }
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries for error statuses, all with the shared error shape."""
-    return {code: {"description": _DESCRIPTIONS.get(code, "Error"),
-                   "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-            for code in codes}
+    return {
+        code: {
+            "description": _DESCRIPTIONS.get(code, "Error"),
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for code in codes
+    }
 
 
 def _location(loc: Sequence[Any]) -> str:
@@ -222,15 +230,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {400: "invalid_json", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed"}
+        codes = {
+            400: "invalid_json",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+        }
         code = codes.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         body: dict[str, Any] = {"error": code, "message": detail}
         if exc.status_code == 400:  # FastAPI could not parse a JSON body
             body |= {"message": "The body is not valid JSON.", "field": "body"}
-        return JSONResponse(_for(request, body, exc.status_code), status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse(
+            _for(request, body, exc.status_code), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _: Exception) -> Response:

@@ -27,8 +27,15 @@ _TYPES: dict[str, tuple[Any, str]] = {
     "string": (object, "U"),
     "datetime": ("datetime64[ns]", "U"),
 }
-_KIND_NAMES = {"f": "a number", "i": "an integer", "u": "an integer", "b": "a boolean",
-               "U": "a string", "O": "mixed values", "S": "bytes"}
+_KIND_NAMES = {
+    "f": "a number",
+    "i": "an integer",
+    "u": "an integer",
+    "b": "a boolean",
+    "U": "a string",
+    "O": "mixed values",
+    "S": "bytes",
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,9 @@ class InputSchema:
             spec.append({"name": col.name, "type": type_name, "required": getattr(col, "required", True)})
         return cls.from_dict(spec)
 
-    def frame(self, columns: Mapping[str, Sequence[Any]], n_rows: int,
-              batch_field: str = "instances") -> pd.DataFrame:
+    def frame(
+        self, columns: Mapping[str, Sequence[Any]], n_rows: int, batch_field: str = "instances"
+    ) -> pd.DataFrame:
         """Validate column-oriented values and build the model's input frame."""
         if n_rows == 0:
             raise InvalidInput("The batch is empty: send at least one row.", field=batch_field)
@@ -93,8 +101,10 @@ class InputSchema:
             listed = ", ".join(quoted(name) for name in unknown[:5])
             more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             what = "an unknown column" if len(unknown) == 1 else "unknown columns"
-            raise InvalidInput(f"The input has {what} {listed}{more}; the model takes: "
-                               f"{', '.join(self.names)}.", field="columns")
+            raise InvalidInput(
+                f"The input has {what} {listed}{more}; the model takes: {', '.join(self.names)}.",
+                field="columns",
+            )
         data: dict[str, Any] = {}
         for col in self.columns:
             values = columns.get(col.name)
@@ -117,16 +127,17 @@ def _convert(col: Column, values: Sequence[Any]) -> Any:
     if array.dtype.kind in "fiu" and col.type != "boolean" and bool in set(map(type, values)):
         # numpy turns [True, 0.5] into [1.0, 0.5]: a boolean is not a number here.
         row = next(i for i, v in enumerate(values) if type(v) is bool)
-        raise InvalidInput(f"Column {col.name!r} row {row}: expected {col.type}, got boolean.",
-                           field=col.name, row=row)
+        raise InvalidInput(
+            f"Column {col.name!r} row {row}: expected {col.type}, got boolean.", field=col.name, row=row
+        )
     if array.dtype.kind not in kinds:
         bad_row = _first_bad_row(values, kinds, col.required)
         if bad_row is None:  # only missing values in an optional column
             return pd.array(list(values), dtype=_nullable(col.type))
         raise InvalidInput(
-            f"Column {col.name!r} row {bad_row}: expected {col.type}, got "
-            f"{_describe(values[bad_row])}.",
-            field=col.name, row=bad_row,
+            f"Column {col.name!r} row {bad_row}: expected {col.type}, got {_describe(values[bad_row])}.",
+            field=col.name,
+            row=bad_row,
         )
     if col.type == "datetime":
         try:
@@ -140,14 +151,21 @@ def _convert(col: Column, values: Sequence[Any]) -> Any:
     converted = array.astype(dtype, copy=False)
     if converted.dtype.kind == "f" and not np.isfinite(converted).all():
         row = int(np.flatnonzero(~np.isfinite(converted))[0])
-        raise InvalidInput(f"Column {col.name!r} row {row}: NaN and infinity are not allowed.",
-                           field=col.name, row=row)
+        raise InvalidInput(
+            f"Column {col.name!r} row {row}: NaN and infinity are not allowed.", field=col.name, row=row
+        )
     return converted
 
 
 def _nullable(col_type: str) -> str:
-    return {"double": "Float64", "float": "Float32", "long": "Int64", "integer": "Int32",
-            "boolean": "boolean", "string": "string"}.get(col_type, "object")
+    return {
+        "double": "Float64",
+        "float": "Float32",
+        "long": "Int64",
+        "integer": "Int32",
+        "boolean": "boolean",
+        "string": "string",
+    }.get(col_type, "object")
 
 
 def _first_bad_row(values: Sequence[Any], kinds: str, required: bool) -> int | None:

@@ -23,10 +23,8 @@ from typing import Any
 
 import orjson
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
-                                                                             default=None)
-invocation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("invocation_id",
-                                                                                default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+invocation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("invocation_id", default=None)
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -63,8 +61,7 @@ def _install_record_factory() -> None:
 
 
 def _json_handler() -> logging.Handler | None:
-    return next((h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)),
-                None)
+    return next((h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)), None)
 
 
 def host_handlers() -> list[logging.Handler]:

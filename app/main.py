@@ -40,10 +40,11 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         title="MLflow model serving on Azure Functions",
         version=__version__,
         description="Serves an MLflow-registered model; falls back to a signed copy in Blob "
-                    "Storage when the registry cannot serve it.",
+        "Storage when the registry cannot serve it.",
         default_response_class=JSONResponse,
         lifespan=lifespan,
-        docs_url=None, redoc_url=None,  # served by app.api.docs from a pinned package
+        docs_url=None,
+        redoc_url=None,  # served by app.api.docs from a pinned package
     )
     app.state.services = services  # read through app.services.services_of / app.api.deps
 
@@ -60,7 +61,11 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     # Added last = outermost: CORS wraps the body limit, so a 413 still carries CORS headers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_allow_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins,
-                           allow_methods=["GET", "POST"], allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -22,9 +22,16 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     payload = dumps(body)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -46,9 +53,15 @@ class BodyLimitMiddleware:
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _send_json(send, 400, {"error": "invalid_request",
-                                             "message": "Content-Length is not a number.",
-                                             "field": "content-length"})
+                await _send_json(
+                    send,
+                    400,
+                    {
+                        "error": "invalid_request",
+                        "message": "Content-Length is not a number.",
+                        "field": "content-length",
+                    },
+                )
                 return
             if int(declared) > self.max_bytes:
                 await self._too_large(scope, send)
@@ -61,8 +74,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.disconnect":
                 # The client left mid-body: there is no one to answer and nothing to score.
-                log.info("client disconnected before the request body arrived: %s",
-                         scope.get("path"))
+                log.info("client disconnected before the request body arrived: %s", scope.get("path"))
                 return
             if message["type"] != "http.request":
                 break
@@ -87,14 +99,21 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        mlflow_style = ({"error_code": ErrorCode.PAYLOAD_TOO_LARGE.mlflow_code}
-                        if scope.get("path") == MLFLOW_PATH else {})
-        await _send_json(send, 413, {
-            **mlflow_style,
-            "error": "payload_too_large",
-            "message": f"The body is larger than {self.max_bytes} bytes.",
-            "field": "body",
-        })
+        mlflow_style = (
+            {"error_code": ErrorCode.PAYLOAD_TOO_LARGE.mlflow_code}
+            if scope.get("path") == MLFLOW_PATH
+            else {}
+        )
+        await _send_json(
+            send,
+            413,
+            {
+                **mlflow_style,
+                "error": "payload_too_large",
+                "message": f"The body is larger than {self.max_bytes} bytes.",
+                "field": "body",
+            },
+        )
 
 
 class RequestIdMiddleware:
@@ -133,12 +152,17 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            extra = {"method": scope.get("method"), "route": route, "status": status,
-                     "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+            extra = {
+                "method": scope.get("method"),
+                "route": route,
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
             model = scope["state"].get("model")
             if model:
-                extra.update(model_name=model["name"], model_version=model["version"],
-                             model_source=model["source"])
+                extra.update(
+                    model_name=model["name"], model_version=model["version"], model_source=model["source"]
+                )
             access_log.info("%s %s %s", extra["method"], route, status, extra=extra)
             request_id_var.reset(request_token)
             invocation_id_var.reset(invocation_token)

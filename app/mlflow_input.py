@@ -46,24 +46,24 @@ class ParsedJson:
     unwrapped: bool = False  # MLflow's unwrapped form: answer with the bare predictions
 
 
-def parse_document(document: Any, schema: InputSchema | None, param_names: Collection[str],
-                   max_rows: int) -> ParsedJson:
+def parse_document(
+    document: Any, schema: InputSchema | None, param_names: Collection[str], max_rows: int
+) -> ParsedJson:
     if not isinstance(document, dict):
-        raise InvalidInput("The body must be a JSON object with one of: "
-                           + ", ".join(FORMATS) + ".", field="body")
+        raise InvalidInput(
+            "The body must be a JSON object with one of: " + ", ".join(FORMATS) + ".", field="body"
+        )
     if any(key in document for key in UNWRAPPED_KEYS):
         data = {k: v for k, v in document.items() if k not in param_names}
         given = {k: v for k, v in document.items() if k in param_names}
         return ParsedJson(data, given, unwrapped=True)
     present = [key for key in FORMATS if key in document]
     if len(present) != 1:
-        raise InvalidInput("The body must have exactly one of: " + ", ".join(FORMATS) + ".",
-                           field="body")
+        raise InvalidInput("The body must have exactly one of: " + ", ".join(FORMATS) + ".", field="body")
     key = present[0]
     value = document[key]
     if isinstance(value, list) and len(value) > max_rows:
-        raise PayloadTooLarge(f"The batch has {len(value)} rows; the limit is {max_rows}.",
-                              field=key)
+        raise PayloadTooLarge(f"The batch has {len(value)} rows; the limit is {max_rows}.", field=key)
     params = document.get("params")
     if key == "dataframe_split":
         return ParsedJson(_cast(_split_frame(value, max_rows), schema, key), params)
@@ -78,28 +78,32 @@ def parse_document(document: Any, schema: InputSchema | None, param_names: Colle
 
 def _split_frame(split: Any, max_rows: int) -> pd.DataFrame:
     if not isinstance(split, dict) or "data" not in split or set(split) - _SPLIT_KEYS:
-        raise InvalidInput("dataframe_split must be an object with data and optionally "
-                           "columns and index.", field="dataframe_split")
+        raise InvalidInput(
+            "dataframe_split must be an object with data and optionally columns and index.",
+            field="dataframe_split",
+        )
     if isinstance(split["data"], list) and len(split["data"]) > max_rows:
-        raise PayloadTooLarge(f"The batch has {len(split['data'])} rows; the limit is "
-                              f"{max_rows}.", field="dataframe_split")
+        raise PayloadTooLarge(
+            f"The batch has {len(split['data'])} rows; the limit is {max_rows}.", field="dataframe_split"
+        )
     try:
-        return pd.DataFrame(data=split["data"], columns=split.get("columns"),
-                            index=split.get("index"))
+        return pd.DataFrame(data=split["data"], columns=split.get("columns"), index=split.get("index"))
     except Exception:  # noqa: BLE001 - pandas' reason may quote the data
-        raise InvalidInput("dataframe_split is not a valid split-oriented table (data rows "
-                           "must match columns and index).", field="dataframe_split") from None
+        raise InvalidInput(
+            "dataframe_split is not a valid split-oriented table (data rows must match columns and index).",
+            field="dataframe_split",
+        ) from None
 
 
 def _records_frame(records: Any) -> pd.DataFrame:
     if not isinstance(records, list):
-        raise InvalidInput("dataframe_records must be a list of records.",
-                           field="dataframe_records")
+        raise InvalidInput("dataframe_records must be a list of records.", field="dataframe_records")
     try:
         return pd.DataFrame(data=records)
     except Exception:  # noqa: BLE001
-        raise InvalidInput("dataframe_records is not a valid list of records.",
-                           field="dataframe_records") from None
+        raise InvalidInput(
+            "dataframe_records is not a valid list of records.", field="dataframe_records"
+        ) from None
 
 
 def _cast(frame: pd.DataFrame, schema: InputSchema | None, key: str) -> pd.DataFrame:
@@ -111,16 +115,16 @@ def _cast(frame: pd.DataFrame, schema: InputSchema | None, key: str) -> pd.DataF
         if col.name not in present:
             continue
         if isinstance(frame[col.name], pd.DataFrame):
-            raise SchemaMismatch(f"Column {quoted(col.name)} appears more than once.",
-                                 field=col.name)
+            raise SchemaMismatch(f"Column {quoted(col.name)} appears more than once.", field=col.name)
         try:
             if col.type == "datetime":
                 frame[col.name] = pd.to_datetime(frame[col.name])
             elif col.type != "string" or not isinstance(frame[col.name].dtype, pd.StringDtype):
                 frame[col.name] = frame[col.name].astype(PANDAS_TYPES[col.type])
         except Exception:  # noqa: BLE001 - the reason quotes the offending value
-            raise InvalidInput(f"Column {quoted(col.name)} cannot be converted to {col.type}.",
-                               field=col.name) from None
+            raise InvalidInput(
+                f"Column {quoted(col.name)} cannot be converted to {col.type}.", field=col.name
+            ) from None
     return frame
 
 
@@ -129,8 +133,7 @@ def _instance_columns(records: list[Any], schema: InputSchema | None) -> dict[An
     columns: dict[Any, list[Any]] = defaultdict(list)
     for i, record in enumerate(records):
         if not isinstance(record, dict):
-            raise InvalidInput(f"instances[{i}] must be an object like the others.",
-                               field="instances", row=i)
+            raise InvalidInput(f"instances[{i}] must be an object like the others.", field="instances", row=i)
         for name, value in record.items():
             columns[name].append(convert_value(value, types.get(name), name))
     stacked = {}
@@ -138,24 +141,24 @@ def _instance_columns(records: list[Any], schema: InputSchema | None) -> dict[An
         try:
             stacked[name] = np.array(values)
         except Exception:  # noqa: BLE001 - ragged nested values
-            raise InvalidInput(f"Column {quoted(name)} holds values of different shapes.",
-                               field=str(name)) from None
+            raise InvalidInput(
+                f"Column {quoted(name)} holds values of different shapes.", field=str(name)
+            ) from None
     return stacked
 
 
 def cast_values(data: Any, schema: InputSchema | None, key: str) -> Any:
     """Columns, records or a bare value converted through numpy's type of their column."""
     types = _types(schema)
-    if (len(types) == 1 and isinstance(data, list)
-            and not any(isinstance(x, dict) for x in data)):
+    if len(types) == 1 and isinstance(data, list) and not any(isinstance(x, dict) for x in data):
         data = {next(iter(types)): data}  # a one-column signature: the list is that column
     if isinstance(data, dict):
-        return {name: convert_value(values, types.get(name), name)
-                for name, values in data.items()}
+        return {name: convert_value(values, types.get(name), name) for name, values in data.items()}
     first = schema.columns[0].type if schema is not None else None
     if isinstance(data, list) and all(isinstance(x, dict) for x in data):
-        return [{name: convert_value(v, types.get(name), name) for name, v in record.items()}
-                for record in data]
+        return [
+            {name: convert_value(v, types.get(name), name) for name, v in record.items()} for record in data
+        ]
     return convert_value(data, first, key)
 
 
@@ -171,8 +174,9 @@ def convert_value(value: Any, col_type: str | None, name: Any) -> Any:
             return np.array([value], dtype)[0]
     except Exception:  # noqa: BLE001 - numpy's reason quotes the value
         what = f"column {quoted(name)}" if col_type is not None else quoted(name)
-        raise InvalidInput(f"A value of {what} cannot be converted to "
-                           f"{col_type or 'an array'}.", field=str(name)) from None
+        raise InvalidInput(
+            f"A value of {what} cannot be converted to {col_type or 'an array'}.", field=str(name)
+        ) from None
 
 
 def _same_lengths(data: Any, schema: InputSchema | None) -> Any:
@@ -180,12 +184,10 @@ def _same_lengths(data: Any, schema: InputSchema | None) -> Any:
     columns, or every column without a signature)."""
     if not isinstance(data, dict):
         return data
-    names = ([c.name for c in schema.columns if c.required] if schema is not None
-             else list(data))
+    names = [c.name for c in schema.columns if c.required] if schema is not None else list(data)
     arrays = [data[n] for n in names if n in data and isinstance(data[n], (list, np.ndarray))]
     if any(np.ndim(a) == 0 for a in arrays) or len({len(a) for a in arrays}) > 1:
-        raise InvalidInput("The columns in instances have different lengths.",
-                           field="instances")
+        raise InvalidInput("The columns in instances have different lengths.", field="instances")
     return data
 
 

@@ -32,9 +32,12 @@ from app.input_schema import Column, InputSchema
 
 # MLflow DataType -> the numpy dtype it converts values to, and the pandas dtype of a column.
 NUMPY_TYPES: dict[str, np.dtype[Any]] = {
-    "double": np.dtype(np.float64), "float": np.dtype(np.float32),
-    "long": np.dtype(np.int64), "integer": np.dtype(np.int32),
-    "boolean": np.dtype(np.bool_), "string": np.dtype(np.str_),
+    "double": np.dtype(np.float64),
+    "float": np.dtype(np.float32),
+    "long": np.dtype(np.int64),
+    "integer": np.dtype(np.int32),
+    "boolean": np.dtype(np.bool_),
+    "string": np.dtype(np.str_),
     "datetime": np.dtype("datetime64[ns]"),
 }
 PANDAS_TYPES: dict[str, np.dtype[Any]] = {**NUMPY_TYPES, "string": np.dtype(object)}
@@ -54,14 +57,12 @@ def enforce(model_input: Any, schema: InputSchema) -> pd.DataFrame:
             continue
         values = frame[col.name]
         if isinstance(values, pd.DataFrame):
-            raise SchemaMismatch(f"Column {quoted(col.name)} appears more than once.",
-                                 field=col.name)
+            raise SchemaMismatch(f"Column {quoted(col.name)} appears more than once.", field=col.name)
         columns[col.name] = enforce_column(col, values)
     try:
         return pd.DataFrame(columns)
     except Exception:  # noqa: BLE001 - columns of different lengths or indexes
-        raise SchemaMismatch("The input's columns do not line up into rows.",
-                             field="columns") from None
+        raise SchemaMismatch("The input's columns do not line up into rows.", field="columns") from None
 
 
 def to_frame(model_input: Any) -> pd.DataFrame:
@@ -78,8 +79,7 @@ def to_frame(model_input: Any) -> pd.DataFrame:
         if isinstance(model_input, (list, np.ndarray)):
             return pd.DataFrame(model_input)
     except Exception:  # noqa: BLE001 - pandas refuses the shape; the reason may quote data
-        raise SchemaMismatch("The input cannot be read as a table of columns.",
-                             field="body") from None
+        raise SchemaMismatch("The input cannot be read as a table of columns.", field="body") from None
     raise SchemaMismatch("The input must be a table: records, columns or rows.", field="body")
 
 
@@ -87,15 +87,12 @@ def _dict_frame(data: dict[Any, Any]) -> pd.DataFrame:
     def scalar(value: Any) -> bool:
         return value is None or bool(np.isscalar(value))
 
-    if all(scalar(v) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
-           for v in data.values()):
+    if all(scalar(v) or (isinstance(v, list) and all(isinstance(i, str) for i in v)) for v in data.values()):
         return pd.DataFrame([data])  # one record; a list of strings is one cell
-    if all(isinstance(v, np.ndarray) and v.dtype.type is np.str_ and v.shape == ()
-           for v in data.values()):
+    if all(isinstance(v, np.ndarray) and v.dtype.type is np.str_ and v.shape == () for v in data.values()):
         return pd.DataFrame([data])
     if any(isinstance(v, np.ndarray) and v.ndim > 1 for v in data.values()):
-        data = {k: v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v
-                for k, v in data.items()}
+        data = {k: v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v for k, v in data.items()}
     return pd.DataFrame(data)
 
 
@@ -124,8 +121,7 @@ def _convert(col_type: str, values: pd.Series) -> pd.Series:
         return pd.to_numeric(values, errors="raise")
     if _is_upcast(values.dtype, target):
         return values.astype(target, errors="raise")
-    if (values.dtype == np.int64 and target.kind == "f"
-            and all(pd.isnull(x) or x in (0, 1) for x in values)):
+    if values.dtype == np.int64 and target.kind == "f" and all(pd.isnull(x) or x in (0, 1) for x in values):
         return values.astype(target, errors="raise")
     raise TypeError("not a safe conversion")
 
@@ -141,8 +137,10 @@ def _is_upcast(source: np.dtype[Any], target: np.dtype[Any]) -> bool:
 
 
 def _mismatch(col: Column, values: pd.Series) -> SchemaMismatch:
-    return SchemaMismatch(f"Column {quoted(col.name)} cannot be converted safely from "
-                          f"{_dtype_name(values)} to {col.type}.", field=col.name)
+    return SchemaMismatch(
+        f"Column {quoted(col.name)} cannot be converted safely from {_dtype_name(values)} to {col.type}.",
+        field=col.name,
+    )
 
 
 def _dtype_name(values: pd.Series) -> str:

@@ -54,12 +54,16 @@ def _plain_keys(keys: list[str], allowed: set[str]) -> bool:
 
 
 def _names_match(names: Any, schema: InputSchema) -> TypeGuard[list[str]]:
-    return (isinstance(names, list) and all(isinstance(n, str) for n in names)
-            and sorted(names) == schema.sorted_names)
+    return (
+        isinstance(names, list)
+        and all(isinstance(n, str) for n in names)
+        and sorted(names) == schema.sorted_names
+    )
 
 
-def from_bytes(body: bytes, schema: InputSchema,
-               max_rows: int) -> tuple[pd.DataFrame, dict[str, Any] | None] | None:
+def from_bytes(
+    body: bytes, schema: InputSchema, max_rows: int
+) -> tuple[pd.DataFrame, dict[str, Any] | None] | None:
     if simdjson is None:
         return None
     parser = getattr(_local, "parser", None)
@@ -84,8 +88,11 @@ def from_bytes(body: bytes, schema: InputSchema,
         if not _names_match(names, schema) or not isinstance(data, simdjson.Array):
             return None
         rows, width = len(data), len(names)
-        if not 0 < rows <= max_rows or _brackets(body) != rows + 2 or not all(
-                isinstance(row, simdjson.Array) and len(row) == width for row in data):
+        if (
+            not 0 < rows <= max_rows
+            or _brackets(body) != rows + 2
+            or not all(isinstance(row, simdjson.Array) and len(row) == width for row in data)
+        ):
             return None  # the count rules out nested arrays, which the buffer would flatten
         # Raises for anything that is not a number (booleans, nulls, strings).
         flat = np.frombuffer(data.as_buffer(of_type="d"), dtype=np.float64)
@@ -98,8 +105,9 @@ def from_bytes(body: bytes, schema: InputSchema,
         return None
 
 
-def from_document(document: Any, schema: InputSchema,
-                  max_rows: int) -> tuple[pd.DataFrame, dict[str, Any] | None] | None:
+def from_document(
+    document: Any, schema: InputSchema, max_rows: int
+) -> tuple[pd.DataFrame, dict[str, Any] | None] | None:
     """The decoded document; the caller has ruled out JSON booleans in the body."""
     if not isinstance(document, dict) or "dataframe_split" not in document:
         return None

@@ -26,11 +26,22 @@ from app.errors import ErrorCode, InvalidInput, quoted
 
 # type -> the Python types a JSON value may have, and the Python type it becomes.
 _ACCEPTS: dict[str, tuple[type, ...]] = {
-    "boolean": (bool,), "integer": (int,), "long": (int,), "float": (float, int),
-    "double": (float, int), "string": (str,), "binary": (),
+    "boolean": (bool,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (float, int),
+    "double": (float, int),
+    "string": (str,),
+    "binary": (),
 }
-_BECOMES: dict[str, type] = {"boolean": bool, "integer": int, "long": int, "float": float,
-                             "double": float, "string": str}
+_BECOMES: dict[str, type] = {
+    "boolean": bool,
+    "integer": int,
+    "long": int,
+    "float": float,
+    "double": float,
+    "string": str,
+}
 
 
 class _Refused(Exception):
@@ -96,8 +107,14 @@ class ParamSchema:
                 continue
             kind = item.get("type")
             shape = item.get("shape")
-            specs.append(ParamSpec(item["name"], kind if isinstance(kind, str) else "object",
-                                   item.get("default"), shape is not None and list(shape) == [-1]))
+            specs.append(
+                ParamSpec(
+                    item["name"],
+                    kind if isinstance(kind, str) else "object",
+                    item.get("default"),
+                    shape is not None and list(shape) == [-1],
+                )
+            )
         return cls(tuple(specs)) if specs else None
 
     def enforce(self, params: Any) -> dict[str, Any]:
@@ -105,8 +122,7 @@ class ParamSchema:
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            raise InvalidInput("params must be a JSON object.", field="params",
-                               code=ErrorCode.INVALID_PARAMS)
+            raise InvalidInput("params must be a JSON object.", field="params", code=ErrorCode.INVALID_PARAMS)
         result: dict[str, Any] = {}
         for spec in self.specs:
             if spec.name not in params:
@@ -116,9 +132,11 @@ class ParamSchema:
                 result[spec.name] = spec.enforce(params[spec.name])
             except _Refused:
                 shape = "a list of " if spec.is_list else ""
-                raise InvalidInput(f"Param {quoted(spec.name)} must be {shape}{spec.type}.",
-                                   field=f"params.{spec.name}",
-                                   code=ErrorCode.INVALID_PARAMS) from None
+                raise InvalidInput(
+                    f"Param {quoted(spec.name)} must be {shape}{spec.type}.",
+                    field=f"params.{spec.name}",
+                    code=ErrorCode.INVALID_PARAMS,
+                ) from None
         return result
 
 

@@ -47,11 +47,12 @@ def _check_size(parquet: Any, max_rows: int) -> None:
     except Exception:  # noqa: BLE001 - metadata fastparquet cannot interpret
         raise InvalidInput("The Parquet file's metadata cannot be read.", field="body") from None
     if rows > max_rows:
-        raise PayloadTooLarge(f"The batch has {rows} rows; the limit is {max_rows}.",
-                              field="body")
+        raise PayloadTooLarge(f"The batch has {rows} rows; the limit is {max_rows}.", field="body")
     if columns > MAX_COLUMNS:
-        raise InvalidInput(f"The Parquet file has {columns} columns; at most {MAX_COLUMNS} "
-                           "are accepted.", field="body")
+        raise InvalidInput(
+            f"The Parquet file has {columns} columns; at most {MAX_COLUMNS} are accepted.", field="body"
+        )
     if decoded > MAX_DECODED_BYTES:
-        raise PayloadTooLarge("The Parquet file decodes to more than "
-                              f"{MAX_DECODED_BYTES // (1024 * 1024)} MiB.", field="body")
+        raise PayloadTooLarge(
+            f"The Parquet file decodes to more than {MAX_DECODED_BYTES // (1024 * 1024)} MiB.", field="body"
+        )

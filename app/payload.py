@@ -57,8 +57,7 @@ def is_json(content_type: str | None) -> bool:
     return mime in JSON_TYPES or mime.endswith("+json")
 
 
-def parse_body(body: bytes, content_type: str | None, contract: Contract, *,
-               mlflow: bool) -> ModelInput:
+def parse_body(body: bytes, content_type: str | None, contract: Contract, *, mlflow: bool) -> ModelInput:
     """The model input for a request body; ``mlflow`` picks the /invocations dialect."""
     mime, charset, others = _split_content_type(content_type or "")
     if charset not in ("", "utf-8", "utf8"):
@@ -79,8 +78,7 @@ def parse_body(body: bytes, content_type: str | None, contract: Contract, *,
             return _mlflow_result(mlflow_input.ParsedJson(frame, None), contract)
         return _strict_csv(text, contract)
     if mime not in JSON_TYPES and not mime.endswith("+json"):
-        kinds = "application/json, text/csv or " + PARQUET_TYPE if mlflow else \
-            "application/json or text/csv"
+        kinds = "application/json, text/csv or " + PARQUET_TYPE if mlflow else "application/json or text/csv"
         raise UnsupportedMediaType(f"Send {kinds}.")
     schema = contract.schema
     fast_path = schema is not None and schema.all_double and b'"dataframe_split"' in body
@@ -99,13 +97,15 @@ def parse_body(body: bytes, content_type: str | None, contract: Contract, *,
 def from_document(document: Any, contract: Contract, *, mlflow: bool) -> ModelInput:
     """The general path: a decoded JSON body read in either dialect."""
     if mlflow:
-        parsed = mlflow_input.parse_document(document, contract.schema, _param_names(contract),
-                                             contract.max_rows)
+        parsed = mlflow_input.parse_document(
+            document, contract.schema, _param_names(contract), contract.max_rows
+        )
         return _mlflow_result(parsed, contract)
     return _strict_document(document, contract)
 
 
 # --- /invocations --------------------------------------------------------------------------
+
 
 def decode(body: bytes, *, mlflow: bool) -> Any:
     """The JSON document of a body, decoded as the dialect does."""
@@ -138,8 +138,8 @@ def _param_names(contract: Contract) -> frozenset[str]:
 
 # --- fast path -------------------------------------------------------------------------------
 
-def _fast_result(fast: tuple[pd.DataFrame, Any], contract: Contract, *,
-                 mlflow: bool) -> ModelInput:
+
+def _fast_result(fast: tuple[pd.DataFrame, Any], contract: Contract, *, mlflow: bool) -> ModelInput:
     frame, params = fast
     if mlflow:
         enforced = contract.params.enforce(params) if contract.params is not None else None
@@ -150,39 +150,39 @@ def _fast_result(fast: tuple[pd.DataFrame, Any], contract: Contract, *,
 
 # --- /predict --------------------------------------------------------------------------------
 
+
 def _decode_strict(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"The body is not valid JSON ({_json_problem(exc)}).",
-                           field="body") from None
+        raise InvalidInput(f"The body is not valid JSON ({_json_problem(exc)}).", field="body") from None
 
 
 def _strict_document(document: Any, contract: Contract) -> ModelInput:
     """/predict's reading of a decoded JSON body."""
     if not isinstance(document, dict):
-        raise InvalidInput("The body must be a JSON object with one of: " + ", ".join(FORMATS)
-                           + ".", field="body")
+        raise InvalidInput(
+            "The body must be a JSON object with one of: " + ", ".join(FORMATS) + ".", field="body"
+        )
     present = [key for key in FORMATS if key in document]
     if len(present) != 1:
-        raise InvalidInput("The body must have exactly one of: " + ", ".join(FORMATS) + ".",
-                           field="body")
+        raise InvalidInput("The body must have exactly one of: " + ", ".join(FORMATS) + ".", field="body")
     if any(key not in FORMATS and key != "params" for key in document):
         # Only column names are named back; an unknown top-level key is not echoed.
-        raise InvalidInput("The body has an unknown top-level field; allowed: "
-                           + ", ".join((*FORMATS, "params")) + ".", field="body")
+        raise InvalidInput(
+            "The body has an unknown top-level field; allowed: " + ", ".join((*FORMATS, "params")) + ".",
+            field="body",
+        )
     key = present[0]
     columns, rows = _columns(key, document[key])
     _check_rows(rows, contract.max_rows, field=key)
     params = _strict_params(document.get("params"), contract)
-    return ModelInput(frame=_frame(columns, rows, contract.schema, key), params=params,
-                      rows=rows)
+    return ModelInput(frame=_frame(columns, rows, contract.schema, key), params=params, rows=rows)
 
 
 def _strict_params(params: Any, contract: Contract) -> dict[str, Any] | None:
     if params is not None and not isinstance(params, dict):
-        raise InvalidInput("params must be a JSON object.", field="params",
-                           code=ErrorCode.INVALID_PARAMS)
+        raise InvalidInput("params must be a JSON object.", field="params", code=ErrorCode.INVALID_PARAMS)
     return contract.params.enforce(params) if contract.params is not None else params
 
 
@@ -198,26 +198,31 @@ def _columns(key: str, data: Any) -> tuple[dict[str, list[Any]], int]:
 
 def _split_columns(data: Any) -> tuple[dict[str, list[Any]], int]:
     if not isinstance(data, dict):
-        raise InvalidInput("dataframe_split must be an object with columns and data.",
-                           field="dataframe_split")
+        raise InvalidInput(
+            "dataframe_split must be an object with columns and data.", field="dataframe_split"
+        )
     names, rows = data.get("columns"), data.get("data")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise InvalidInput("dataframe_split.columns must be a list of column names.",
-                           field="dataframe_split.columns")
+        raise InvalidInput(
+            "dataframe_split.columns must be a list of column names.", field="dataframe_split.columns"
+        )
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise InvalidInput(f"dataframe_split.columns repeats {quoted(name)}.",
-                               field="dataframe_split.columns")
+            raise InvalidInput(
+                f"dataframe_split.columns repeats {quoted(name)}.", field="dataframe_split.columns"
+            )
         seen.add(name)
     if not isinstance(rows, list):
-        raise InvalidInput("dataframe_split.data must be a list of rows.",
-                           field="dataframe_split.data")
+        raise InvalidInput("dataframe_split.data must be a list of rows.", field="dataframe_split.data")
     width = len(names)
     for i, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:
-            raise InvalidInput(f"dataframe_split.data row {i} must be a list of {width} values.",
-                               field="dataframe_split.data", row=i)
+            raise InvalidInput(
+                f"dataframe_split.data row {i} must be a list of {width} values.",
+                field="dataframe_split.data",
+                row=i,
+            )
     columns = {name: [row[j] for row in rows] for j, name in enumerate(names)}
     return columns, len(rows)
 
@@ -237,8 +242,12 @@ def _record_columns(key: str, records: Any) -> tuple[dict[str, list[Any]], int]:
         values = [r.get(name, missing) for r in records]
         if any(v is missing for v in values):
             row = next(i for i, v in enumerate(values) if v is missing)
-            raise InvalidInput(f"{key}[{row}] lacks column {quoted(name)} that other records "
-                               "have: every record needs the same columns.", field=key, row=row)
+            raise InvalidInput(
+                f"{key}[{row}] lacks column {quoted(name)} that other records "
+                "have: every record needs the same columns.",
+                field=key,
+                row=row,
+            )
         columns[name] = values
     return columns, len(records)
 
@@ -256,8 +265,7 @@ def _dict_columns(key: str, data: Mapping[str, Any]) -> tuple[dict[str, list[Any
     return columns, lengths.pop() if lengths else 0
 
 
-def _frame(columns: dict[str, list[Any]], rows: int, schema: InputSchema | None,
-           key: str) -> pd.DataFrame:
+def _frame(columns: dict[str, list[Any]], rows: int, schema: InputSchema | None, key: str) -> pd.DataFrame:
     if schema is not None:
         return schema.frame(columns, rows, batch_field=key)
     if rows == 0:
@@ -268,8 +276,9 @@ def _frame(columns: dict[str, list[Any]], rows: int, schema: InputSchema | None,
 def _strict_csv(text: str, contract: Contract) -> ModelInput:
     frame = csv_body.read_as_text(text, contract.schema, contract.max_rows)
     columns = {str(name): [_csv_value(v) for v in frame[name].tolist()] for name in frame.columns}
-    return ModelInput(frame=_frame(columns, len(frame), contract.schema, "body"), params=None,
-                      rows=len(frame))
+    return ModelInput(
+        frame=_frame(columns, len(frame), contract.schema, "body"), params=None, rows=len(frame)
+    )
 
 
 def _csv_value(text: str) -> Any:
@@ -287,6 +296,7 @@ def _csv_value(text: str) -> Any:
 
 
 # --- shared ----------------------------------------------------------------------------------
+
 
 def _check_rows(rows: int, max_rows: int, field: str = "body") -> None:
     if rows > max_rows:
@@ -320,5 +330,4 @@ def records_of(values: Any) -> Any:
         return pd.DataFrame(values).to_dict(orient="records")
     if hasattr(values, "tolist"):
         return values.tolist()
-    return list(values) if isinstance(values, Sequence) and not isinstance(values, str) \
-        else values
+    return list(values) if isinstance(values, Sequence) and not isinstance(values, str) else values

@@ -26,8 +26,9 @@ class Prediction:
     elapsed_ms: float
 
 
-def predict_bytes(model: LoadedModel, body: bytes, content_type: str | None, *,
-                  max_batch_rows: int, mlflow: bool = False) -> Prediction:
+def predict_bytes(
+    model: LoadedModel, body: bytes, content_type: str | None, *, max_batch_rows: int, mlflow: bool = False
+) -> Prediction:
     """Score a request body with ``model``; ``mlflow`` reads it as `mlflow models serve` would."""
     started = time.perf_counter()
     contract = Contract(model.schema, param_schema(model), max_batch_rows)
@@ -36,11 +37,12 @@ def predict_bytes(model: LoadedModel, body: bytes, content_type: str | None, *,
         raw = model.predict(model_input.frame, model_input.params)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model rejected the input
         # (SystemExit too: model code that calls sys.exit() must not end the invocation)
-        log.warning("model %s v%s failed to predict: %s", model.name, model.version,
-                    type(exc).__name__)
-        raise InvalidInput("The model could not score this input; check it against "
-                           "GET /model/info signature.", field="body",
-                           code=ErrorCode.MODEL_REFUSED) from None
+        log.warning("model %s v%s failed to predict: %s", model.name, model.version, type(exc).__name__)
+        raise InvalidInput(
+            "The model could not score this input; check it against GET /model/info signature.",
+            field="body",
+            code=ErrorCode.MODEL_REFUSED,
+        ) from None
     predictions = records_of(raw)
     return Prediction(model, model_input, predictions, (time.perf_counter() - started) * 1000)
 

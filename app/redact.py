@@ -13,7 +13,9 @@ import re
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@?#]+@")
 _SECRET_PARAM = re.compile(
     r"(?P<key>[?&;](?:[^=&\s#]*(?:token|secret|password|passwd|pwd|key|sig|signature|code|"
-    r"credential|auth)[^=&\s#]*))=(?P<value>[^&\s#]*)", re.IGNORECASE)
+    r"credential|auth)[^=&\s#]*))=(?P<value>[^&\s#]*)",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:

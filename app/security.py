@@ -27,12 +27,14 @@ async def require_admin(request: Request) -> None:
 def check_admin(request: Request) -> None:
     settings = services_of(request.app).settings
     if settings.admin_api_key is None:
-        raise ApiError(403, "admin_disabled",
-                       "The management API is disabled: no ADMIN_API_KEY is configured.")
+        raise ApiError(
+            403, "admin_disabled", "The management API is disabled: no ADMIN_API_KEY is configured."
+        )
     presented = request.headers.get(ADMIN_HEADER)
     if not presented:
-        raise ApiError(401, "unauthorized", f"Send the admin key in the {ADMIN_HEADER} header.",
-                       field=ADMIN_HEADER)
+        raise ApiError(
+            401, "unauthorized", f"Send the admin key in the {ADMIN_HEADER} header.", field=ADMIN_HEADER
+        )
     expected = settings.admin_api_key.get_secret_value()
     if not hmac.compare_digest(presented.encode(), expected.encode()):
         raise ApiError(403, "forbidden", "The admin key is not valid.", field=ADMIN_HEADER)
@@ -68,21 +70,22 @@ def mlflow_signature(secret: str, delivery_id: str, timestamp: str, payload: byt
     return "v1," + base64.b64encode(digest).decode()
 
 
-def verify_mlflow_signature(secret: str, headers: dict[str, str], payload: bytes,
-                            *, max_age_seconds: int = 300) -> None:
+def verify_mlflow_signature(
+    secret: str, headers: dict[str, str], payload: bytes, *, max_age_seconds: int = 300
+) -> None:
     signature = headers.get("x-mlflow-signature")
     delivery_id = headers.get("x-mlflow-delivery-id")
     timestamp = headers.get("x-mlflow-timestamp")
     if not signature or not delivery_id or not timestamp:
-        raise ApiError(401, "unsigned_webhook", "The webhook is not signed.",
-                       field="x-mlflow-signature")
+        raise ApiError(401, "unsigned_webhook", "The webhook is not signed.", field="x-mlflow-signature")
     # ASCII digits of bounded length before int(): a longer string made int() raise
     # (Python caps int parsing at 4,300 digits) before the signature was even checked.
-    if (not _TIMESTAMP.fullmatch(timestamp)
-            or abs(time.time() - int(timestamp)) > max_age_seconds):
-        raise ApiError(401, "stale_webhook", "The webhook timestamp is missing or too old.",
-                       field="x-mlflow-timestamp")
+    if not _TIMESTAMP.fullmatch(timestamp) or abs(time.time() - int(timestamp)) > max_age_seconds:
+        raise ApiError(
+            401, "stale_webhook", "The webhook timestamp is missing or too old.", field="x-mlflow-timestamp"
+        )
     expected = mlflow_signature(secret, delivery_id, timestamp, payload)
     if not hmac.compare_digest(signature.encode(), expected.encode()):
-        raise ApiError(401, "bad_signature", "The webhook signature does not match.",
-                       field="x-mlflow-signature")
+        raise ApiError(
+            401, "bad_signature", "The webhook signature does not match.", field="x-mlflow-signature"
+        )

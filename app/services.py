@@ -64,8 +64,9 @@ def build_services(settings: Settings, manager: ModelManager | None = None) -> S
             services.prediction_logger = prediction_logger
             services.observers.append(prediction_logger)
         else:
-            log.warning("PREDICTION_LOG_ENABLED is set but no blob storage is configured: "
-                        "predictions are not logged")
+            log.warning(
+                "PREDICTION_LOG_ENABLED is set but no blob storage is configured: predictions are not logged"
+            )
     return services
 
 

@@ -49,9 +49,7 @@ class Settings(BaseSettings):
     model_alias: str | None = _deployed(default="champion", validation_alias="MODEL_ALIAS")
     model_stage: str | None = Field(default=None, validation_alias="MODEL_STAGE")
     model_version: str | None = Field(default=None, validation_alias="MODEL_VERSION")
-    model_uri: str | None = Field(
-        default=None, validation_alias=AliasChoices("MODEL_URI", "MODEL_VARIANT")
-    )
+    model_uri: str | None = Field(default=None, validation_alias=AliasChoices("MODEL_URI", "MODEL_VARIANT"))
     model_run_id: str | None = Field(default=None, validation_alias="MODEL_RUN_ID")
     model_run_name: str | None = Field(default=None, validation_alias="MODEL_RUN_NAME")
     model_artifact_path: str = Field(default="model", validation_alias="MODEL_ARTIFACT_PATH")
@@ -60,11 +58,17 @@ class Settings(BaseSettings):
         default=8.0, ge=0.5, le=25.0, validation_alias="REGISTRY_TIMEOUT_SECONDS"
     )
     model_download_timeout_seconds: float = Field(
-        default=20.0, ge=1.0, le=300.0, validation_alias="MODEL_DOWNLOAD_TIMEOUT_SECONDS",
+        default=20.0,
+        ge=1.0,
+        le=300.0,
+        validation_alias="MODEL_DOWNLOAD_TIMEOUT_SECONDS",
         description="Budget for downloading and deserializing a resolved model version.",
     )
     model_refresh_seconds: float = _deployed(
-        default=60.0, ge=0.0, le=86400.0, validation_alias="MODEL_REFRESH_SECONDS",
+        default=60.0,
+        ge=0.0,
+        le=86400.0,
+        validation_alias="MODEL_REFRESH_SECONDS",
         description="How often each instance re-resolves its alias/stage; 0 turns it off.",
     )
     experiment_name: str = Field(default="diabetes", validation_alias="MLFLOW_EXPERIMENT_NAME")
@@ -76,60 +80,71 @@ class Settings(BaseSettings):
         description="Connection string (local/Azurite). In Azure use the account URL.",
     )
     storage_account_url: str | None = _deployed(
-        default=None, validation_alias="MODEL_STORAGE_ACCOUNT_URL",
+        default=None,
+        validation_alias="MODEL_STORAGE_ACCOUNT_URL",
         description="https://<account>.blob.core.windows.net, used with managed identity.",
     )
     azure_client_id: str | None = _deployed(
-        default=None, validation_alias="AZURE_CLIENT_ID",
+        default=None,
+        validation_alias="AZURE_CLIENT_ID",
         description="Client id of the user-assigned managed identity.",
     )
     fallback_container: str = _deployed(default="models", validation_alias="MODEL_FALLBACK_CONTAINER")
     fallback_enabled: bool = Field(default=True, validation_alias="MODEL_FALLBACK_ENABLED")
     allow_pickle: bool = Field(
-        default=False, validation_alias="ALLOW_PICKLE",
+        default=False,
+        validation_alias="ALLOW_PICKLE",
         description="Accept plain-pickle fallbacks (after the digest check). Off: skops only.",
     )
     model_flavor: Literal["sklearn", "xgboost", "lightgbm", "onnx", "python_function"] = _deployed(
-        default="sklearn", validation_alias="MODEL_FLAVOR",
+        default="sklearn",
+        validation_alias="MODEL_FLAVOR",
         description="The flavor the served model is expected to have: at cold start its library "
-                    "is imported while the registry answers. A model of another flavor still "
-                    "loads, without that head start.",
+        "is imported while the registry answers. A model of another flavor still "
+        "loads, without that head start.",
     )
     skops_trusted_types: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, validation_alias="SKOPS_TRUSTED_TYPES",
+        default_factory=list,
+        validation_alias="SKOPS_TRUSTED_TYPES",
         description="Extra types the operator trusts when loading skops files (any source).",
     )
 
     # --- model signatures --------------------------------------------------------------
     model_signing_public_keys: str | None = _deployed(
-        default=None, validation_alias="MODEL_SIGNING_PUBLIC_KEYS",
+        default=None,
+        validation_alias="MODEL_SIGNING_PUBLIC_KEYS",
         description="PEM EC public keys (or comma-separated PEM file paths) whose signatures "
-                    "the server accepts. In Azure: the Key Vault signing key's public key.",
+        "the server accepts. In Azure: the Key Vault signing key's public key.",
     )
     require_signed_models: bool = Field(
-        default=True, validation_alias="REQUIRE_SIGNED_MODELS",
+        default=True,
+        validation_alias="REQUIRE_SIGNED_MODELS",
         description="false only while migrating: unsigned skops and native (XGBoost, LightGBM "
-                    "text, ONNX) models then load, with a warning at every load. Pickle never "
-                    "loads unsigned.",
+        "text, ONNX) models then load, with a warning at every load. Pickle never "
+        "loads unsigned.",
     )
     model_signing_key: str | None = Field(
-        default=None, validation_alias="MODEL_SIGNING_KEY",
+        default=None,
+        validation_alias="MODEL_SIGNING_KEY",
         description="CLI only: the signing key, a PEM private key file or an Azure Key Vault "
-                    "key URL (https://<vault>.vault.azure.net/keys/<name>).",
+        "key URL (https://<vault>.vault.azure.net/keys/<name>).",
     )
 
     # --- HTTP --------------------------------------------------------------------------
     registry_writes_enabled: bool = _deployed(
-        default=True, validation_alias="REGISTRY_WRITES_ENABLED",
+        default=True,
+        validation_alias="REGISTRY_WRITES_ENABLED",
         description="Whether POST /registry/models/{name}/promote|rollback may write. Terraform "
-                    "sets false: the function identity is read-only on the registry and fallback.",
+        "sets false: the function identity is read-only on the registry and fallback.",
     )
     admin_api_key: SecretStr | None = _deployed(default=None, validation_alias="ADMIN_API_KEY")
     webhook_secret: SecretStr | None = _deployed(default=None, validation_alias="MLFLOW_WEBHOOK_SECRET")
     max_body_bytes: int = Field(
-        default=20 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES",
+        default=20 * 1024 * 1024,
+        ge=1024,
+        validation_alias="MAX_BODY_BYTES",
         description="413 beyond. 20 MiB holds a 100,000-row batch of 10 numbers as records; "
-                    "parsing peaks at 4-12x the body (README), so a 2 GiB instance fits several.",
+        "parsing peaks at 4-12x the body (README), so a 2 GiB instance fits several.",
     )
     max_batch_rows: int = Field(default=100_000, ge=1, validation_alias="MAX_BATCH_ROWS")
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
@@ -139,11 +154,15 @@ class Settings(BaseSettings):
         default="FUNCTION", validation_alias="FUNCTIONS_AUTH_LEVEL"
     )
     functions_worker_runtime: str | None = Field(
-        default=None, validation_alias="FUNCTIONS_WORKER_RUNTIME",
+        default=None,
+        validation_alias="FUNCTIONS_WORKER_RUNTIME",
         description="Set by the Functions host: the model starts loading when the worker imports the app.",
     )
     startup_wait_seconds: float = Field(
-        default=20.0, ge=0.0, le=25.0, validation_alias="STARTUP_WAIT_SECONDS",
+        default=20.0,
+        ge=0.0,
+        le=25.0,
+        validation_alias="STARTUP_WAIT_SECONDS",
         description="How long the first request waits for the model before serving degraded.",
     )
     retry_initial_seconds: float = Field(default=2.0, gt=0, validation_alias="MODEL_RETRY_INITIAL_SECONDS")
@@ -151,7 +170,8 @@ class Settings(BaseSettings):
 
     # --- observability -----------------------------------------------------------------
     instance_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("WEBSITE_INSTANCE_ID", "CONTAINER_NAME"),
+        default=None,
+        validation_alias=AliasChoices("WEBSITE_INSTANCE_ID", "CONTAINER_NAME"),
         description="Set by the Functions host; names this instance's prediction log blobs.",
     )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
@@ -168,13 +188,13 @@ class Settings(BaseSettings):
     prediction_log_flush_seconds: float = Field(
         default=30.0, gt=0, le=3600, validation_alias="PREDICTION_LOG_FLUSH_SECONDS"
     )
-    prediction_log_max_records: int = Field(
-        default=5000, ge=1, validation_alias="PREDICTION_LOG_MAX_RECORDS"
-    )
+    prediction_log_max_records: int = Field(default=5000, ge=1, validation_alias="PREDICTION_LOG_MAX_RECORDS")
     prediction_log_max_buffer_bytes: int = Field(
-        default=64 * 1024 * 1024, ge=64 * 1024, validation_alias="PREDICTION_LOG_MAX_BUFFER_BYTES",
+        default=64 * 1024 * 1024,
+        ge=64 * 1024,
+        validation_alias="PREDICTION_LOG_MAX_BUFFER_BYTES",
         description="Memory the prediction log may hold (3 % of a 2 GiB Flex instance); "
-                    "records beyond it are dropped and counted.",
+        "records beyond it are dropped and counted.",
     )
 
     _unresolved: tuple[str, ...] = PrivateAttr(default=())
@@ -207,13 +227,23 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "model_alias", "model_stage", "model_version", "model_uri", "model_run_id",
-        "model_run_name", "storage_account_url", "azure_client_id",
-        "model_signing_public_keys", "model_signing_key",
+        "model_alias",
+        "model_stage",
+        "model_version",
+        "model_uri",
+        "model_run_id",
+        "model_run_name",
+        "storage_account_url",
+        "azure_client_id",
+        "model_signing_public_keys",
+        "model_signing_key",
         # Blank secrets are unset: an empty MLFLOW_WEBHOOK_SECRET would otherwise be an
         # HMAC key anyone can sign with (settings files list every name, most left "").
-        "admin_api_key", "webhook_secret", "storage_connection_string",
-        "appinsights_connection_string", mode="before",
+        "admin_api_key",
+        "webhook_secret",
+        "storage_connection_string",
+        "appinsights_connection_string",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
@@ -251,9 +281,11 @@ def _env_name(key: str) -> str:
 def report_unresolved_settings(settings: Settings) -> None:
     """Log (once per app) which settings were unresolved references, by name only."""
     if settings.unresolved_settings:
-        log.error("settings %s hold unresolved Key Vault references and are treated as unset; "
-                  "check the app identity's access to the vault",
-                  ", ".join(settings.unresolved_settings))
+        log.error(
+            "settings %s hold unresolved Key Vault references and are treated as unset; "
+            "check the app identity's access to the vault",
+            ", ".join(settings.unresolved_settings),
+        )
 
 
 def deployed_setting_names() -> set[str]:

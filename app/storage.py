@@ -29,8 +29,7 @@ def blob_service(settings: Settings, *, timeout: float | None = None) -> BlobSer
     # The account URL wins: in Azure, `AzureWebJobsStorage` (read as a connection string
     # fallback) can hold the Functions host's own account, never the models account.
     if settings.storage_account_url:
-        return BlobServiceClient(settings.storage_account_url, credential=credential(settings),
-                                 **options)
+        return BlobServiceClient(settings.storage_account_url, credential=credential(settings), **options)
     if settings.storage_connection_string is not None:
         return BlobServiceClient.from_connection_string(
             settings.storage_connection_string.get_secret_value(), **options

@@ -92,8 +92,7 @@ class RawModel:
         else:
             import onnxruntime
 
-            self.model = onnxruntime.InferenceSession(str(model_file),
-                                                      providers=["CPUExecutionProvider"])
+            self.model = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
             self.input = self.model.get_inputs()[0].name
 
     @property

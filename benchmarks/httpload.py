@@ -30,11 +30,12 @@ class LoadResult:
         return self.ok / self.duration_s if self.duration_s > 0 else 0.0
 
 
-def request_bytes(port: int, path: str, body: bytes,
-                  content_type: str = "application/json") -> bytes:
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: keep-alive\r\n\r\n")
+def request_bytes(port: int, path: str, body: bytes, content_type: str = "application/json") -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: keep-alive\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 
@@ -47,8 +48,7 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port,
-                                                                 limit=1 << 24)
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port, limit=1 << 24)
 
     async def send(self, raw: bytes) -> Response:
         if self.writer is None or self.reader is None:
@@ -177,8 +177,7 @@ async def first_success(port: int, raw: bytes, deadline: float, poll_s: float = 
     try:
         while time.monotonic() < deadline:
             pending.add(asyncio.create_task(probe()))
-            done, pending = await asyncio.wait(pending, timeout=poll_s,
-                                               return_when=asyncio.FIRST_COMPLETED)
+            done, pending = await asyncio.wait(pending, timeout=poll_s, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task.result() is not None:
                     return task.result()  # type: ignore[return-value]

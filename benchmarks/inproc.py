@@ -51,10 +51,13 @@ class ShimInvoker:
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         import azure.functions as func
 
-        request = func.HttpRequest(method="POST", url=f"http://localhost:7071{path}",
-                                   headers={"content-type": "application/json"}, body=body)
-        response = self.loop.run_until_complete(
-            self.function(request, _Context(uuid.uuid4().hex)))
+        request = func.HttpRequest(
+            method="POST",
+            url=f"http://localhost:7071{path}",
+            headers={"content-type": "application/json"},
+            body=body,
+        )
+        response = self.loop.run_until_complete(self.function(request, _Context(uuid.uuid4().hex)))
         return response.status_code, response.get_body()
 
     def close(self) -> None:
@@ -63,8 +66,7 @@ class ShimInvoker:
             # A clean lifespan shutdown on the loop that ran startup; otherwise
             # AsgiFunctionApp.__del__ runs it later on a new loop, where it never finishes.
             with contextlib.suppress(Exception):
-                self.loop.run_until_complete(
-                    asyncio.wait_for(self.app.middleware.notify_shutdown(), 10))
+                self.loop.run_until_complete(asyncio.wait_for(self.app.middleware.notify_shutdown(), 10))
             self.app.startup_task_done = False
         pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
         for task in pending:
@@ -99,12 +101,14 @@ print(next(iter(first.values())) if isinstance(first, dict) else first, flush=Tr
 """
 
 
-def fresh_process_seconds(args: list[str], env: dict[str, str] | None = None,
-                          timeout: float = 120.0) -> tuple[float, str]:
+def fresh_process_seconds(
+    args: list[str], env: dict[str, str] | None = None, timeout: float = 120.0
+) -> tuple[float, str]:
     """Seconds from launching a new interpreter to its first line of output."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     elapsed = time.perf_counter() - started
@@ -114,12 +118,14 @@ def fresh_process_seconds(args: list[str], env: dict[str, str] | None = None,
     return elapsed, line.decode().strip()
 
 
-def floor_cold_start(model_file: Path, trusted: list[str], row: dict[str, float],
-                     env: dict[str, str], flavor: str = "sklearn") -> tuple[float, float]:
+def floor_cold_start(
+    model_file: Path, trusted: list[str], row: dict[str, float], env: dict[str, str], flavor: str = "sklearn"
+) -> tuple[float, float]:
     from benchmarks.flavors import FLOOR_SCRIPTS
 
     seconds, out = fresh_process_seconds(
-        ["-c", FLOOR_SCRIPTS[flavor], str(model_file), json.dumps(trusted), json.dumps(row)], env)
+        ["-c", FLOOR_SCRIPTS[flavor], str(model_file), json.dumps(trusted), json.dumps(row)], env
+    )
     return seconds, float(out)
 
 

@@ -79,10 +79,22 @@ class Run:
         self.workdir = workdir
         self.log = log
         self.flavor = flavors.check(flavor)
-        self.results: dict[str, Any] = {key: {} for key in (
-            "cold_start_s", "cold_start_samples_s", "latency_1row_p50_ms", "latency_1row_p99_ms",
-            "latency_1row_mean_ms", "batch_10k_rows_per_s", "batch_10k_ms", "concurrent_32",
-            "rss_mb", "rss_tree_mb", "predictions_match")}
+        self.results: dict[str, Any] = {
+            key: {}
+            for key in (
+                "cold_start_s",
+                "cold_start_samples_s",
+                "latency_1row_p50_ms",
+                "latency_1row_p99_ms",
+                "latency_1row_mean_ms",
+                "batch_10k_rows_per_s",
+                "batch_10k_ms",
+                "concurrent_32",
+                "rss_mb",
+                "rss_tree_mb",
+                "predictions_match",
+            )
+        }
         self.one = sample_rows(1, seed=1)
         self.batch = sample_rows(BATCH_ROWS, seed=2)
         self.one_body, self.batch_body = split_body(self.one), split_body(self.batch)
@@ -92,14 +104,20 @@ class Run:
     # --- checks ------------------------------------------------------------------------
     def check(self, path: str, one: np.ndarray, batch: np.ndarray | None) -> None:
         assert self.expected_one is not None and self.expected_batch is not None
-        diffs = [float(np.max(np.abs(one - self.expected_one)))] if one.shape == \
-            self.expected_one.shape else [float("inf")]
+        diffs = (
+            [float(np.max(np.abs(one - self.expected_one)))]
+            if one.shape == self.expected_one.shape
+            else [float("inf")]
+        )
         if batch is not None:
             same = batch.shape == self.expected_batch.shape
             diffs.append(float(np.max(np.abs(batch - self.expected_batch))) if same else float("inf"))
         worst = max(diffs)
         self.results["predictions_match"][path] = {
-            "match": worst <= TOLERANCE, "max_abs_diff": worst, "batch_checked": batch is not None}
+            "match": worst <= TOLERANCE,
+            "max_abs_diff": worst,
+            "batch_checked": batch is not None,
+        }
         if worst > TOLERANCE:
             self.log(f"!! {path}: predictions differ from raw_predict by {worst:g}")
 
@@ -110,12 +128,13 @@ class Run:
         self.expected_one = np.asarray(model.predict(one_frame), dtype=float)
         self.expected_batch = np.asarray(model.predict(batch_frame), dtype=float)
         inproc.time_calls(lambda: model.predict(one_frame), m.warmup_requests)
-        self._latency("raw_predict", inproc.time_calls(lambda: model.predict(one_frame),
-                                                       m.latency_requests))
-        self._batch("raw_predict", inproc.time_calls(lambda: model.predict(batch_frame),
-                                                     m.batch_repeats))
-        self.results["predictions_match"]["raw_predict"] = {"match": True, "max_abs_diff": 0.0,
-                                                            "batch_checked": True}
+        self._latency("raw_predict", inproc.time_calls(lambda: model.predict(one_frame), m.latency_requests))
+        self._batch("raw_predict", inproc.time_calls(lambda: model.predict(batch_frame), m.batch_repeats))
+        self.results["predictions_match"]["raw_predict"] = {
+            "match": True,
+            "max_abs_diff": 0.0,
+            "batch_checked": True,
+        }
 
     def project_shim(self, st: stack.Stack) -> None:
         m = self.mode
@@ -128,12 +147,14 @@ class Run:
                 raise RuntimeError(f"project_shim answered {status}: {body[:300]!r}")
             for _ in range(m.warmup_requests):
                 shim.post(PATH, self.one_body)
-            self._latency("project_shim", inproc.time_calls(lambda: shim.post(PATH, self.one_body),
-                                                            m.latency_requests))
+            self._latency(
+                "project_shim", inproc.time_calls(lambda: shim.post(PATH, self.one_body), m.latency_requests)
+            )
             batch_status, batch_body = shim.post(PATH, self.batch_body)
             assert batch_status == 200, batch_body[:300]
-            self._batch("project_shim", inproc.time_calls(lambda: shim.post(PATH, self.batch_body),
-                                                          m.batch_repeats))
+            self._batch(
+                "project_shim", inproc.time_calls(lambda: shim.post(PATH, self.batch_body), m.batch_repeats)
+            )
             self.check("project_shim", predictions_of(body), predictions_of(batch_body))
             source = shim.model.source if shim.model else None
             self.results["meta"]["project_model_source"] = source
@@ -143,9 +164,14 @@ class Run:
 
     def prediction_logging(self, st: stack.Stack, plain: inproc.ShimInvoker) -> None:
         """1-row latency with prediction logging on (to Azurite) against off, interleaved."""
-        settings = st.settings().model_copy(update={
-            "log_level": "WARNING", "prediction_log_enabled": True, "prediction_log_flush_seconds": 1.0,
-            "prediction_log_container": "benchmark-prediction-logs"})
+        settings = st.settings().model_copy(
+            update={
+                "log_level": "WARNING",
+                "prediction_log_enabled": True,
+                "prediction_log_flush_seconds": 1.0,
+                "prediction_log_container": "benchmark-prediction-logs",
+            }
+        )
         logging_shim = inproc.ShimInvoker(settings)
         try:
             status, body = logging_shim.post(PATH, self.one_body)
@@ -159,8 +185,10 @@ class Run:
                 on += inproc.time_calls(lambda: logging_shim.post(PATH, self.one_body), 50)
             off_p50, on_p50 = stats.latency_ms(off)["p50"], stats.latency_ms(on)["p50"]
             self.results["prediction_logging"] = {
-                "p50_off_ms": off_p50, "p50_on_ms": on_p50,
-                "ratio": round(on_p50 / off_p50, 3) if off_p50 else None}
+                "p50_off_ms": off_p50,
+                "p50_on_ms": on_p50,
+                "ratio": round(on_p50 / off_p50, 3) if off_p50 else None,
+            }
             self.log(f"   prediction logging: p50 {off_p50:.3f} ms off, {on_p50:.3f} ms on")
         finally:
             # flush while Azurite runs
@@ -198,32 +226,37 @@ class Run:
             load = {key: httpload.LoadResult() for key in paths}
             for round_no in range(rounds):
                 for key, server in paths.items():
-                    times, last[key] = asyncio.run(httpload.timed_requests(
-                        server.port, one[key], max(m.latency_requests // rounds, 1)))
+                    times, last[key] = asyncio.run(
+                        httpload.timed_requests(server.port, one[key], max(m.latency_requests // rounds, 1))
+                    )
                     latency[key] += times
                 for key, server in paths.items():
                     repeats = max(m.batch_repeats // rounds, 1)
-                    times, batch_last = asyncio.run(httpload.timed_requests(
-                        server.port, batch[key], repeats))
+                    times, batch_last = asyncio.run(httpload.timed_requests(server.port, batch[key], repeats))
                     batch_times[key] += times
                     if round_no == 0:
-                        self.check(key, predictions_of(last[key].body),
-                                   predictions_of(batch_last.body))
+                        self.check(key, predictions_of(last[key].body), predictions_of(batch_last.body))
                 for key, server in paths.items():
-                    block = asyncio.run(httpload.concurrent_load(
-                        server.port, one[key], CLIENTS, m.concurrent_seconds / rounds))
+                    block = asyncio.run(
+                        httpload.concurrent_load(
+                            server.port, one[key], CLIENTS, m.concurrent_seconds / rounds
+                        )
+                    )
                     total = load[key]
                     total.ok += block.ok
                     total.errors += block.errors
                     total.duration_s += block.duration_s
-                    total.error_samples += block.error_samples[:5 - len(total.error_samples)]
+                    total.error_samples += block.error_samples[: 5 - len(total.error_samples)]
             for key, server in paths.items():
                 self._latency(key, latency[key])
                 self._batch(key, batch_times[key])
                 self.results["concurrent_32"][key] = {
-                    "rps": round(load[key].rps, 1), "errors": load[key].errors,
-                    "ok": load[key].ok, "duration_s": round(load[key].duration_s, 2),
-                    "error_samples": load[key].error_samples}
+                    "rps": round(load[key].rps, 1),
+                    "errors": load[key].errors,
+                    "ok": load[key].ok,
+                    "duration_s": round(load[key].duration_s, 2),
+                    "error_samples": load[key].error_samples,
+                }
                 rss_key = "project" if key == "project_http" else key
                 rss = server.rss_mb()
                 self.results["rss_mb"][rss_key] = rss["serving"]
@@ -261,9 +294,13 @@ class Run:
             self.log(f"== making, registering and promoting the sample {self.flavor} model")
             stack.publish_model(st, self.flavor)
             model_file = stack.download_model_file(st, self.workdir / "model")
-            self.results["meta"]["model"] = {"name": st.name, "version": st.version,
-                                             "uri": st.model_uri, "file": model_file.name,
-                                             "file_bytes": model_file.stat().st_size}
+            self.results["meta"]["model"] = {
+                "name": st.name,
+                "version": st.version,
+                "uri": st.model_uri,
+                "file": model_file.name,
+                "file_bytes": model_file.stat().st_size,
+            }
             self.log(f"== raw_predict ({model_file.name} loaded independently by its library)")
             raw_model = flavors.RawModel(self.flavor, model_file, list(st.trusted_types))
             self.results["meta"]["model"]["class"] = raw_model.class_name
@@ -271,15 +308,17 @@ class Run:
             self.log("== project_shim (in process, azure.functions.HttpRequest)")
             self.project_shim(st)
             env = servers.clean_env(st.settings_env())
-            project = (servers.project_server(st.settings_env(), self.workdir / "logs")
-                       if m.servers else None)
+            project = servers.project_server(st.settings_env(), self.workdir / "logs") if m.servers else None
             self.cold_starts(model_file, list(st.trusted_types), env, project)
             if project is not None:
-                self.log("== project_http (python -m app serve, uvicorn, 1 worker) and "
-                         "mlflow_serve (mlflow models serve --env-manager local, 1 worker), "
-                         "alternating blocks")
-                self.http_servers(project, servers.mlflow_server(
-                    st.model_uri, st.mlflow.url, self.workdir / "logs"))
+                self.log(
+                    "== project_http (python -m app serve, uvicorn, 1 worker) and "
+                    "mlflow_serve (mlflow models serve --env-manager local, 1 worker), "
+                    "alternating blocks"
+                )
+                self.http_servers(
+                    project, servers.mlflow_server(st.model_uri, st.mlflow.url, self.workdir / "logs")
+                )
         finally:
             st.stop()
         matches = self.results["predictions_match"]
@@ -289,8 +328,9 @@ class Run:
         self.results["meta"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
         return self.results
 
-    def cold_starts(self, model_file: Path, trusted: list[str], env: dict[str, str],
-                    project: servers.Server | None) -> None:
+    def cold_starts(
+        self, model_file: Path, trusted: list[str], env: dict[str, str], project: servers.Server | None
+    ) -> None:
         """Fresh-process starts, one of each path per round, so a change in machine speed
         during the run hits the floor and the project alike instead of skewing their ratio.
 
@@ -308,7 +348,8 @@ class Run:
             self.check("floor", np.asarray([value]), None)
             # The Functions host always sets FUNCTIONS_WORKER_RUNTIME (the app preloads).
             seconds, value = inproc.shim_cold_start(
-                self.one_body, {**env, "FUNCTIONS_WORKER_RUNTIME": "python"})
+                self.one_body, {**env, "FUNCTIONS_WORKER_RUNTIME": "python"}
+            )
             samples["project_shim"].append(seconds)
             self.check("project_shim_cold", np.asarray([value]), None)
             if project is not None:
@@ -316,8 +357,10 @@ class Run:
                     samples["project"].append(project.launch(self.one_body))
                 finally:
                     project.stop()
-            self.log(f"   round {round_no}: " + ", ".join(
-                f"{key} {values[-1]:.2f}s" for key, values in samples.items() if values))
+            self.log(
+                f"   round {round_no}: "
+                + ", ".join(f"{key} {values[-1]:.2f}s" for key, values in samples.items() if values)
+            )
         for key, values in samples.items():
             if values:
                 self.results["cold_start_samples_s"][key] = [round(v, 3) for v in values]
@@ -335,8 +378,10 @@ def compile_project() -> bool:
 
     from devstack.services import ROOT
 
-    return bool(compileall.compile_dir(ROOT / "app", quiet=1)
-                and compileall.compile_file(ROOT / "function_app.py", quiet=1))
+    return bool(
+        compileall.compile_dir(ROOT / "app", quiet=1)
+        and compileall.compile_file(ROOT / "function_app.py", quiet=1)
+    )
 
 
 def meta(mode: Mode) -> dict[str, Any]:
@@ -344,18 +389,29 @@ def meta(mode: Mode) -> dict[str, Any]:
         mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError):
         mem_gb = None
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "mode": mode.name,
-            "machine": {"cpus": os.cpu_count(), "memory_gib": round(mem_gb, 1) if mem_gb else None,
-                        "platform": platform.platform(), "python": platform.python_version()},
-            "payload": f"POST {PATH} dataframe_split", "batch_rows": BATCH_ROWS,
-            "clients": CLIENTS, "concurrent_seconds": mode.concurrent_seconds,
-            "latency_requests": mode.latency_requests, "tolerance": TOLERANCE,
-            # other work on the machine skews every number: check it is near 0 before a run
-            "load_average_start": [round(v, 2) for v in os.getloadavg()]}
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": mode.name,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(mem_gb, 1) if mem_gb else None,
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "payload": f"POST {PATH} dataframe_split",
+        "batch_rows": BATCH_ROWS,
+        "clients": CLIENTS,
+        "concurrent_seconds": mode.concurrent_seconds,
+        "latency_requests": mode.latency_requests,
+        "tolerance": TOLERANCE,
+        # other work on the machine skews every number: check it is near 0 before a run
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
+    }
 
 
-def run(mode_name: str, workdir: Path | None = None, log: Log = print,
-        flavor: str = "sklearn") -> dict[str, Any]:
+def run(
+    mode_name: str, workdir: Path | None = None, log: Log = print, flavor: str = "sklearn"
+) -> dict[str, Any]:
     mode = MODES[mode_name]
     if workdir is not None:
         return Run(mode, workdir, log, flavor).execute()

@@ -35,8 +35,23 @@ def project_command(port: int) -> list[str]:
 
 
 def mlflow_serve_command(model_uri: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
-            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-w",
+        "1",
+    ]
 
 
 @dataclass
@@ -56,8 +71,9 @@ class Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         started = time.perf_counter()
-        self.proc = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             asyncio.run(httpload.first_success(self.port, probe, time.monotonic() + timeout))
         except TimeoutError as exc:
@@ -74,8 +90,10 @@ class Server:
         parents = {ppid for ppid, _ in group.values()}
         leaves = [pid for pid in group if pid not in parents] or [self.proc.pid]
         serving = max(leaves, key=lambda pid: group.get(pid, (0, 0.0))[1])
-        return {"serving": round(group[serving][1], 1),
-                "tree": round(sum(rss for _, rss in group.values()), 1)}
+        return {
+            "serving": round(group[serving][1], 1),
+            "tree": round(sum(rss for _, rss in group.values()), 1),
+        }
 
     def stop(self) -> None:
         if self.proc is None:
@@ -93,17 +111,19 @@ class Server:
 
 def project_server(env: dict[str, str], logs: Path) -> Server:
     port = free_port()
-    return Server("project_http", project_command(port), clean_env(env), port,
-                  logs / "project_http.log")
+    return Server("project_http", project_command(port), clean_env(env), port, logs / "project_http.log")
 
 
 def mlflow_server(model_uri: str, tracking_uri: str, logs: Path) -> Server:
     port = free_port()
-    env = clean_env({"MLFLOW_TRACKING_URI": tracking_uri,
-                     # MLflow's skops/pickle loaders need it; the project keeps it off in-process
-                     "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"})
-    return Server("mlflow_serve", mlflow_serve_command(model_uri, port), env, port,
-                  logs / "mlflow_serve.log")
+    env = clean_env(
+        {
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            # MLflow's skops/pickle loaders need it; the project keeps it off in-process
+            "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+        }
+    )
+    return Server("mlflow_serve", mlflow_serve_command(model_uri, port), env, port, logs / "mlflow_serve.log")
 
 
 def _session_processes(sid: int) -> dict[int, tuple[int, float]]:
@@ -114,7 +134,7 @@ def _session_processes(sid: int) -> dict[int, tuple[int, float]]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             ppid, session = int(fields[1]), int(fields[3])
             if session != sid:
                 continue

@@ -48,12 +48,17 @@ class Stack:
 
         if self.base_settings is not None:
             return self.base_settings
-        return Settings(mlflow_tracking_uri=self.mlflow.url, model_name=self.name,
-                        model_alias=ALIAS,
-                        storage_connection_string=self.storage.connection_string,
-                        model_refresh_seconds=0.0, experiment_name="benchmarks",
-                        model_signing_key=str(self.signing_key),
-                        model_signing_public_keys=str(self.public_key), model_flavor=self.flavor)
+        return Settings(
+            mlflow_tracking_uri=self.mlflow.url,
+            model_name=self.name,
+            model_alias=ALIAS,
+            storage_connection_string=self.storage.connection_string,
+            model_refresh_seconds=0.0,
+            experiment_name="benchmarks",
+            model_signing_key=str(self.signing_key),
+            model_signing_public_keys=str(self.public_key),
+            model_flavor=self.flavor,
+        )
 
     def stop(self) -> None:
         for service in (self.mlflow, self.storage):
@@ -71,8 +76,7 @@ def start(workdir: Path, flavor: str = "sklearn") -> Stack:
     mlflow, storage = start_services(workdir)
     private, public = generate(workdir / "signing")
     name = MODEL_NAME if flavor == "sklearn" else f"{MODEL_NAME}-{flavor}"
-    return Stack(workdir, mlflow, storage, name=name, signing_key=private, public_key=public,
-                 flavor=flavor)
+    return Stack(workdir, mlflow, storage, name=name, signing_key=private, public_key=public, flavor=flavor)
 
 
 def publish_model(stack: Stack, flavor: str = "sklearn") -> None:
@@ -89,8 +93,7 @@ def publish_model(stack: Stack, flavor: str = "sklearn") -> None:
     if not decision.promoted:
         raise RuntimeError(f"the sample model was not promoted: {decision.reason}")
     stack.version = version
-    manifest = trust.verify(settings, loader.resolve(settings, ModelRef("version", stack.name,
-                                                                        version)))
+    manifest = trust.verify(settings, loader.resolve(settings, ModelRef("version", stack.name, version)))
     assert manifest is not None
     stack.trusted_types = manifest.claims.trusted_types
 
@@ -104,8 +107,11 @@ def download_model_file(stack: Stack, dest: Path) -> Path:
 
     settings = stack.settings()
     uri = client(settings).get_model_version_download_uri(stack.name, stack.version)
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest),
-                                                     tracking_uri=settings.mlflow_tracking_uri))
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=str(dest), tracking_uri=settings.mlflow_tracking_uri
+        )
+    )
     model_file = flavors.describe(mlmodel.parse((local / "MLmodel").read_bytes())).model_file
     assert model_file is not None
     return local / model_file

@@ -26,8 +26,12 @@ def median(values: Sequence[float]) -> float:
 
 def latency_ms(seconds: Sequence[float]) -> dict[str, float]:
     ms = [s * 1000 for s in seconds]
-    return {"p50": round(percentile(ms, 50), 4), "p99": round(percentile(ms, 99), 4),
-            "mean": round(sum(ms) / len(ms), 4), "n": len(ms)}
+    return {
+        "p50": round(percentile(ms, 50), 4),
+        "p99": round(percentile(ms, 99), 4),
+        "mean": round(sum(ms) / len(ms), 4),
+        "n": len(ms),
+    }
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -60,37 +64,74 @@ class Target:
         ok = value <= self.bound if self.op == "<=" else value >= self.bound
         if ok and self.zero_errors:
             block = results.get(self.metric) or {}
-            ok = all((block.get(k) or {}).get("errors", 1) == 0
-                     for k in (self.numerator, self.denominator))
+            ok = all((block.get(k) or {}).get("errors", 1) == 0 for k in (self.numerator, self.denominator))
         return ok
 
 
 TARGETS = (
     Target("cold start project / mlflow_serve", "cold_start_s", "project", "mlflow_serve", "<=", 0.5),
     Target("cold start project / floor", "cold_start_s", "project", "floor", "<=", 1.6),
-    Target("1-row p50 project_http / mlflow_serve", "latency_1row_p50_ms", "project_http",
-           "mlflow_serve", "<=", 0.5),
-    Target("10k batch rows/s project_http / mlflow_serve", "batch_10k_rows_per_s",
-           "project_http", "mlflow_serve", ">=", 4.0),
-    Target("32 clients rps project_http / mlflow_serve (0 errors)", "concurrent_32",
-           "project_http", "mlflow_serve", ">=", 2.0, zero_errors=True),
+    Target(
+        "1-row p50 project_http / mlflow_serve",
+        "latency_1row_p50_ms",
+        "project_http",
+        "mlflow_serve",
+        "<=",
+        0.5,
+    ),
+    Target(
+        "10k batch rows/s project_http / mlflow_serve",
+        "batch_10k_rows_per_s",
+        "project_http",
+        "mlflow_serve",
+        ">=",
+        4.0,
+    ),
+    Target(
+        "32 clients rps project_http / mlflow_serve (0 errors)",
+        "concurrent_32",
+        "project_http",
+        "mlflow_serve",
+        ">=",
+        2.0,
+        zero_errors=True,
+    ),
     Target("RSS project / mlflow_serve", "rss_mb", "project", "mlflow_serve", "<=", 1.0),
 )
 
 
 def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"target": t.name, "ratio": t.value(results), "bound": f"{t.op} {t.bound:g}",
-             "holds": t.holds(results)} for t in TARGETS]
+    return [
+        {
+            "target": t.name,
+            "ratio": t.value(results),
+            "bound": f"{t.op} {t.bound:g}",
+            "holds": t.holds(results),
+        }
+        for t in TARGETS
+    ]
 
 
 _ROWS = (
     ("cold start (s)", "cold_start_s", ("project", "mlflow_serve", "floor"), "{:.2f}"),
-    ("1-row p50 (ms)", "latency_1row_p50_ms",
-     ("project_shim", "project_http", "mlflow_serve", "raw_predict"), "{:.2f}"),
-    ("1-row p99 (ms)", "latency_1row_p99_ms",
-     ("project_shim", "project_http", "mlflow_serve", "raw_predict"), "{:.2f}"),
-    ("10k-row batch (rows/s)", "batch_10k_rows_per_s",
-     ("project_http", "mlflow_serve", "raw_predict"), "{:,.0f}"),
+    (
+        "1-row p50 (ms)",
+        "latency_1row_p50_ms",
+        ("project_shim", "project_http", "mlflow_serve", "raw_predict"),
+        "{:.2f}",
+    ),
+    (
+        "1-row p99 (ms)",
+        "latency_1row_p99_ms",
+        ("project_shim", "project_http", "mlflow_serve", "raw_predict"),
+        "{:.2f}",
+    ),
+    (
+        "10k-row batch (rows/s)",
+        "batch_10k_rows_per_s",
+        ("project_http", "mlflow_serve", "raw_predict"),
+        "{:,.0f}",
+    ),
     ("32 clients (req/s)", "concurrent_32", ("project_http", "mlflow_serve"), "{:,.0f}"),
     ("RSS after warm-up (MB)", "rss_mb", ("project", "mlflow_serve"), "{:.0f}"),
 )
@@ -107,17 +148,19 @@ def _cell(value: Any, fmt: str) -> str:
 def render_table(results: Mapping[str, Any]) -> str:
     """A Markdown table of every measurement, then the target ratios."""
     columns = ("project_shim", "project", "project_http", "mlflow_serve", "raw_predict", "floor")
-    used = [c for c in columns
-            if any(c in (results.get(key) or {}) for _, key, _, _ in _ROWS)]
+    used = [c for c in columns if any(c in (results.get(key) or {}) for _, key, _, _ in _ROWS)]
     lines = ["| metric | " + " | ".join(used) + " |", "|---" * (len(used) + 1) + "|"]
     for label, key, _, fmt in _ROWS:
         block = results.get(key) or {}
         lines.append(f"| {label} | " + " | ".join(_cell(block.get(c), fmt) for c in used) + " |")
     logging = results.get("prediction_logging") or {}
     if logging.get("ratio") is not None:
-        lines += ["", f"Prediction logging on/off, 1-row p50 through the shim: "
-                      f"{logging['p50_on_ms']:.3f} / {logging['p50_off_ms']:.3f} ms = "
-                      f"{logging['ratio']:.3f}"]
+        lines += [
+            "",
+            f"Prediction logging on/off, 1-row p50 through the shim: "
+            f"{logging['p50_on_ms']:.3f} / {logging['p50_off_ms']:.3f} ms = "
+            f"{logging['ratio']:.3f}",
+        ]
     lines += ["", "| target | ratio | bound | holds |", "|---|---|---|---|"]
     for row in evaluate_targets(results):
         ratio_text = "-" if row["ratio"] is None else f"{row['ratio']:.3f}"

@@ -68,10 +68,23 @@ CODE_PACKAGES: tuple[str, ...] = ("app",)
 ALWAYS_EXCLUDED: tuple[str, ...] = ("__pycache__/", "*.pyc", "*.pyo")
 
 #: Top-level names that must never appear in the zip (a safety net for the allow-list).
-FORBIDDEN_TOP_LEVEL: frozenset[str] = frozenset({
-    "tests", "benchmarks", "devstack", "deploy", "infra", "scripts", "node_modules",
-    ".venv", ".git", ".github", ".tools", ".local", "examples",
-})
+FORBIDDEN_TOP_LEVEL: frozenset[str] = frozenset(
+    {
+        "tests",
+        "benchmarks",
+        "devstack",
+        "deploy",
+        "infra",
+        "scripts",
+        "node_modules",
+        ".venv",
+        ".git",
+        ".github",
+        ".tools",
+        ".local",
+        "examples",
+    }
+)
 
 PLATFORMS: tuple[str, ...] = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 PYTHON_VERSION = "3.11"
@@ -150,21 +163,32 @@ def install_dependencies(requirements: Path, target: Path) -> None:
     keep valid; :func:`compile_bytecode` writes hash-based ones for the whole package.
     """
     cmd = [
-        sys.executable, "-m", "pip", "install",
-        "--quiet", "--disable-pip-version-check", "--no-input", "--no-compile",
-        "--target", str(target),
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-compile",
+        "--target",
+        str(target),
         *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
-        "--implementation", "cp",
-        "--python-version", PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--python-version",
+        PYTHON_VERSION,
         "--only-binary=:all:",
         "--require-hashes",
-        "-r", str(requirements),
+        "-r",
+        str(requirements),
     ]
     subprocess.run(cmd, check=True)
     mismatched = lockfile.differences(lockfile.pins(requirements), lockfile.installed(target))
     if mismatched:
-        raise RuntimeError("the installed packages differ from the lock "
-                           f"{requirements.name}: {'; '.join(mismatched[:10])}")
+        raise RuntimeError(
+            f"the installed packages differ from the lock {requirements.name}: {'; '.join(mismatched[:10])}"
+        )
 
 
 def _entry(name: str, executable: bool) -> zipfile.ZipInfo:
@@ -185,10 +209,20 @@ def compile_bytecode(stage: Path) -> None:
     A subprocess with a fixed ``PYTHONHASHSEED``: constant sets are marshalled in hash order,
     so a random seed would make the bytes differ between builds.
     """
-    cmd = [sys.executable, "-m", "compileall", "-q", "-j", "0",
-           "--invalidation-mode", "unchecked-hash", "-s", str(stage), str(stage)]
-    proc = subprocess.run(cmd, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True,
-                          text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(stage),
+        str(stage),
+    ]
+    proc = subprocess.run(cmd, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True)
     if proc.returncode != 0:  # compileall exits 1 when a file does not compile
         raise RuntimeError(f"compiling the package failed:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
 
@@ -204,8 +238,13 @@ def _staged_files(stage: Path) -> list[tuple[Path, str]]:
 
 
 def _check_forbidden(names: Iterable[str]) -> None:
-    bad = sorted({n for n in names if n.split("/", 1)[0] in FORBIDDEN_TOP_LEVEL
-                  or PurePosixPath(n).name.startswith("local.settings")})
+    bad = sorted(
+        {
+            n
+            for n in names
+            if n.split("/", 1)[0] in FORBIDDEN_TOP_LEVEL or PurePosixPath(n).name.startswith("local.settings")
+        }
+    )
     if bad:
         raise RuntimeError(f"refusing to package development files: {bad[:5]}")
 
@@ -231,22 +270,34 @@ def build_zip(
     patterns = read_funcignore(root / ".funcignore")
     with tempfile.TemporaryDirectory(prefix="function-reqs-") as reqs_dir:
         selected = Path(reqs_dir) / "requirements.txt"
-        selected.write_bytes(flavor_selection.filter_requirements(
-            requirements.read_bytes().decode("utf-8"), shipped_flavors).encode("utf-8"))
+        selected.write_bytes(
+            flavor_selection.filter_requirements(
+                requirements.read_bytes().decode("utf-8"), shipped_flavors
+            ).encode("utf-8")
+        )
         result = _build(out, root, patterns, selected, with_deps, bytecode)
-    return BuildResult(result.path, result.size_bytes, result.file_count, result.package_sizes,
-                       result.bytecode, shipped_flavors)
+    return BuildResult(
+        result.path,
+        result.size_bytes,
+        result.file_count,
+        result.package_sizes,
+        result.bytecode,
+        shipped_flavors,
+    )
 
 
-def _build(out: Path, root: Path, patterns: list[str], requirements: Path, with_deps: bool,
-           bytecode: bool) -> BuildResult:
+def _build(
+    out: Path, root: Path, patterns: list[str], requirements: Path, with_deps: bool, bytecode: bool
+) -> BuildResult:
     code = [*iter_code_files(root, patterns), (requirements, "requirements.txt")]
     _check_forbidden(name for _, name in code)
     package_sizes: dict[str, int] = {}
     if bytecode and not can_compile_for_runtime():
-        print(f"warning: {sys.implementation.cache_tag} cannot write {BYTECODE_TAG} bytecode; "
-              "the zip ships without pycs and every cold start compiles its imports",
-              file=sys.stderr)
+        print(
+            f"warning: {sys.implementation.cache_tag} cannot write {BYTECODE_TAG} bytecode; "
+            "the zip ships without pycs and every cold start compiles its imports",
+            file=sys.stderr,
+        )
         bytecode = False
 
     with tempfile.TemporaryDirectory(prefix="function-zip-") as tmp:
@@ -286,8 +337,10 @@ def _mib(size: int) -> str:
 
 def summary(result: BuildResult, top: int = 10) -> str:
     compiled = f", {BYTECODE_TAG} bytecode" if result.bytecode else ", no bytecode"
-    lines = [f"wrote {result.path} ({_mib(result.size_bytes)}, {result.file_count} files{compiled})",
-             f"model flavors: {', '.join(result.flavors)}"]
+    lines = [
+        f"wrote {result.path} ({_mib(result.size_bytes)}, {result.file_count} files{compiled})",
+        f"model flavors: {', '.join(result.flavors)}",
+    ]
     if result.package_sizes and top > 0:
         total = sum(result.package_sizes.values())
         lines.append(f"site-packages: {_mib(total)} uncompressed, before bytecode; largest entries:")

@@ -39,8 +39,14 @@ def installed(site_packages: Path) -> dict[str, str]:
 
 def differences(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
     """Readable differences between a lock's pins and installed versions (empty: identical)."""
-    problems = [f"{name}: locked {version}, installed {actual.get(name, 'nothing')}"
-                for name, version in sorted(expected.items()) if actual.get(name) != version]
-    problems += [f"{name}: installed {version}, not in the lock"
-                 for name, version in sorted(actual.items()) if name not in expected]
+    problems = [
+        f"{name}: locked {version}, installed {actual.get(name, 'nothing')}"
+        for name, version in sorted(expected.items())
+        if actual.get(name) != version
+    ]
+    problems += [
+        f"{name}: installed {version}, not in the lock"
+        for name, version in sorted(actual.items())
+        if name not in expected
+    ]
     return problems

@@ -70,6 +70,7 @@ def _signing_keys(state_dir: Path) -> tuple[str, str]:
 @contextmanager
 def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
     """Ctrl-C, SIGTERM and SIGHUP (terminal closed) all stop the stack."""
+
     def interrupt(signum: int, _: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -97,8 +98,10 @@ def _refusals(state: StackState, wanted: dict[str, int]) -> list[str]:
     for name, port in wanted.items():
         holder = ports.owner(port)
         if holder is not None:
-            problems.append(f"port {port} ({name}) is in use by {holder}: stop it, "
-                            f"or choose another port with {flags[name]}")
+            problems.append(
+                f"port {port} ({name}) is in use by {holder}: stop it, "
+                f"or choose another port with {flags[name]}"
+            )
     return problems
 
 
@@ -129,39 +132,63 @@ def up(args: argparse.Namespace) -> int:
             assert azurite.proc is not None
             started.append(state.add("Azurite", azurite.proc.pid, azurite.port, azurite.blob_endpoint))
 
-            stack = {"MLFLOW_TRACKING_URI": mlflow.url,
-                     "AzureWebJobsStorage": azurite.connection_string,
-                     "MODEL_STORAGE_CONNECTION_STRING": azurite.connection_string}
+            stack = {
+                "MLFLOW_TRACKING_URI": mlflow.url,
+                "AzureWebJobsStorage": azurite.connection_string,
+                "MODEL_STORAGE_CONNECTION_STRING": azurite.connection_string,
+            }
             if args.model_name:
                 stack["MODEL_NAME"] = args.model_name
             if not os.environ.get("MODEL_SIGNING_KEY", "").strip():  # else: your own key
-                stack["MODEL_SIGNING_KEY"], stack["MODEL_SIGNING_PUBLIC_KEYS"] = \
-                    _signing_keys(state_dir)
-            settings = settings_file.compose(ROOT / "local.settings.example.json", args.settings_file,
-                                             os.environ, stack)
+                stack["MODEL_SIGNING_KEY"], stack["MODEL_SIGNING_PUBLIC_KEYS"] = _signing_keys(state_dir)
+            settings = settings_file.compose(
+                ROOT / "local.settings.example.json", args.settings_file, os.environ, stack
+            )
             settings_file.write(args.settings_file, settings)
-            say(f"==> settings written to {args.settings_file}"
-                + (f"; from the environment: {', '.join(settings.from_environment)}"
-                   if settings.from_environment else ""))
+            say(
+                f"==> settings written to {args.settings_file}"
+                + (
+                    f"; from the environment: {', '.join(settings.from_environment)}"
+                    if settings.from_environment
+                    else ""
+                )
+            )
             env = {**os.environ, **settings.values, "LOCAL_SETTINGS_FILE": str(args.settings_file)}
             model_name = settings.values.get("MODEL_NAME", "diabetes-regressor")
 
             champion = _champion(mlflow.url, model_name)
             if args.retrain or champion is None:
                 say(f"==> training, registering, signing and promoting {model_name} (champion) ...")
-                subprocess.run([sys.executable, "-m", "app", "train", "--alias", "champion",
-                                "--min-metric", "r2>=0.3"], env=env, check=True, cwd=ROOT,
-                               stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [sys.executable, "-m", "app", "train", "--alias", "champion", "--min-metric", "r2>=0.3"],
+                    env=env,
+                    check=True,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                )
             elif not champion[1]:  # registered by a stack from before signatures
                 say(f"==> signing {model_name} version {champion[0]} (champion) ...")
-                subprocess.run([sys.executable, "-m", "app", "sign", "--version", champion[0]],
-                               env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [sys.executable, "-m", "app", "sign", "--version", champion[0]],
+                    env=env,
+                    check=True,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                )
 
             if shutil.which("func") and not args.uvicorn:
                 command = ["func", "start", "--port", str(args.port)]
             else:
-                command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1",
-                           "--port", str(args.port)]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "app",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(args.port),
+                ]
             api_url = f"http://127.0.0.1:{args.port}"
             say(f"==> API on {api_url} ({'func start' if command[0] == 'func' else 'uvicorn'})")
             api = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
@@ -195,11 +222,18 @@ def up(args: argparse.Namespace) -> int:
 
 
 def _banner(api_url: str, mlflow_url: str, values: dict[str, str], elapsed: float) -> None:
-    admin = "on (x-admin-key: ADMIN_API_KEY)" if values.get("ADMIN_API_KEY", "").strip() else \
-        "off (start with ADMIN_API_KEY=... scripts/dev.sh up)"
-    hooks = "on" if values.get("MLFLOW_WEBHOOK_SECRET", "").strip() else \
-        "off (start with MLFLOW_WEBHOOK_SECRET=... scripts/dev.sh up)"
-    say(f"\nready in {elapsed:.0f} s\n"
+    admin = (
+        "on (x-admin-key: ADMIN_API_KEY)"
+        if values.get("ADMIN_API_KEY", "").strip()
+        else "off (start with ADMIN_API_KEY=... scripts/dev.sh up)"
+    )
+    hooks = (
+        "on"
+        if values.get("MLFLOW_WEBHOOK_SECRET", "").strip()
+        else "off (start with MLFLOW_WEBHOOK_SECRET=... scripts/dev.sh up)"
+    )
+    say(
+        f"\nready in {elapsed:.0f} s\n"
         f"  API         {api_url}  (docs at /docs)\n"
         f"  MLflow UI   {mlflow_url}\n"
         f"  admin API   {admin}\n"
@@ -207,7 +241,8 @@ def _banner(api_url: str, mlflow_url: str, values: dict[str, str], elapsed: floa
         f"  try         curl -s -X POST {api_url}/predict -H 'content-type: application/json' "
         "-d @examples/predict.json\n"
         f"  CLI         scripts/dev.sh app compare   (uses these settings)\n"
-        "  stop        Ctrl-C, or scripts/dev.sh down from another shell\n")
+        "  stop        Ctrl-C, or scripts/dev.sh down from another shell\n"
+    )
 
 
 def down(args: argparse.Namespace) -> int:
@@ -234,25 +269,34 @@ def status(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=ROOT / ".local",
-                        help="where the services keep their data and `up` its process list")
+    common.add_argument(
+        "--state-dir",
+        type=Path,
+        default=ROOT / ".local",
+        help="where the services keep their data and `up` its process list",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("up", parents=[common], help="run MLflow + Azurite, train, and serve the API")
     start.add_argument("--port", type=int, default=8000, help="the API's port")
     start.add_argument("--mlflow-port", type=int, default=5000)
     start.add_argument("--azurite-port", type=int, default=10000)
-    start.add_argument("--model-name", default=None,
-                       help="registered model name (default: MODEL_NAME, else diabetes-regressor)")
+    start.add_argument(
+        "--model-name",
+        default=None,
+        help="registered model name (default: MODEL_NAME, else diabetes-regressor)",
+    )
     start.add_argument("--settings-file", type=Path, default=ROOT / "local.settings.json")
     start.add_argument("--retrain", action="store_true", help="train a new version even if one exists")
     start.add_argument("--uvicorn", action="store_true", help="use uvicorn even if `func` exists")
     start.set_defaults(handler=up)
     sub.add_parser("down", parents=[common], help="stop what `up` started").set_defaults(handler=down)
-    sub.add_parser("status", parents=[common],
-                   help="what `up` started and whether it runs").set_defaults(handler=status)
+    sub.add_parser("status", parents=[common], help="what `up` started and whether it runs").set_defaults(
+        handler=status
+    )
     args = parser.parse_args()
     return int(args.handler(args))
 

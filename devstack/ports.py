@@ -36,8 +36,11 @@ def owner(port: int) -> str | None:
     """Who listens on ``port`` (None when the port is free)."""
     if is_free(port):
         return None
-    pids = {conn.pid for conn in psutil.net_connections(kind="tcp")
-            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port}
+    pids = {
+        conn.pid
+        for conn in psutil.net_connections(kind="tcp")
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port
+    }
     if not pids:
         return "a process this user cannot see"
     return ", ".join(describe(pid) for pid in sorted(pids, key=lambda pid: pid or 0))

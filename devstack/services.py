@@ -29,8 +29,7 @@ MLFLOW_SERVER_PYTHON = ROOT / ".tools" / "mlflow" / "bin" / "python"
 # Azurite's documented development account. Public and well known; it only works against
 # a local emulator, never against Azure.
 AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
-               "K1SZFPTOtr/KBHBeksoGMGw==")
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 def free_port() -> int:
@@ -100,15 +99,19 @@ class _Process:
     def start(self, timeout: float = 90.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                     env=self.environment(), cwd=self.workdir,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.environment(),
+            cwd=self.workdir,
+            start_new_session=True,
+        )
         try:
             self.ready(timeout)
         except (OSError, RuntimeError, TimeoutError) as exc:
             self.stop()
-            raise RuntimeError(
-                f"{self.name} failed to start; log tail:\n{self.log_tail()}") from exc
+            raise RuntimeError(f"{self.name} failed to start; log tail:\n{self.log_tail()}") from exc
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM to the process group, SIGKILL after ``timeout`` seconds."""
@@ -171,12 +174,26 @@ class MLflowServer(_Process):
 
     def command(self) -> list[str]:
         if not MLFLOW_SERVER_PYTHON.exists():
-            raise RuntimeError(f"the MLflow server environment {MLFLOW_SERVER_PYTHON.parent.parent} "
-                               "is missing: run `scripts/dev.sh bootstrap`")
-        return [str(MLFLOW_SERVER_PYTHON), "-c", _MLFLOW_CLI_EXIT_AT_ONCE, "server",
-                "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
-                "--artifacts-destination", str(self.workdir / "artifacts"),
-                "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+            raise RuntimeError(
+                f"the MLflow server environment {MLFLOW_SERVER_PYTHON.parent.parent} "
+                "is missing: run `scripts/dev.sh bootstrap`"
+            )
+        return [
+            str(MLFLOW_SERVER_PYTHON),
+            "-c",
+            _MLFLOW_CLI_EXIT_AT_ONCE,
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{self.workdir / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(self.workdir / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -205,9 +222,19 @@ class AzuriteProcess(_Process):
         # --disableTelemetry: Azurite 3.37's telemetry client keeps node alive after SIGTERM
         # closed the server (and saved its metadata), so stopping it took a 15 s kill timeout;
         # without it SIGTERM ends the process in ~2 s. It also sends nothing to Microsoft.
-        command = [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-                   "--location", str(self.workdir / "data"), "--silent",
-                   "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
+        command = [
+            str(binary),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.port),
+            "--location",
+            str(self.workdir / "data"),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+        ]
         return command
 
     @property
@@ -216,8 +243,10 @@ class AzuriteProcess(_Process):
 
     @property
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-                f"AccountKey={AZURITE_KEY};BlobEndpoint={self.blob_endpoint};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint={self.blob_endpoint};"
+        )
 
 
 class AzuriteContainer:

@@ -37,8 +37,9 @@ def _values(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in values.items() if v is not None}
 
 
-def compose(example: Path, existing: Path, environ: Mapping[str, str],
-            stack: Mapping[str, str]) -> StackSettings:
+def compose(
+    example: Path, existing: Path, environ: Mapping[str, str], stack: Mapping[str, str]
+) -> StackSettings:
     values = {**_values(example), **_values(existing)}
     known = (set(values) | all_setting_names()) - HOST_PROVIDED
     from_env = sorted(k for k in known if k not in stack and environ.get(k, "").strip())

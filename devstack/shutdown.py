@@ -16,8 +16,9 @@ from devstack.state import Service
 GRACE_SECONDS = 2.0
 
 
-def stop_services(services: list[Service], say: Callable[[str], None] = print,
-                  grace: float = GRACE_SECONDS) -> None:
+def stop_services(
+    services: list[Service], say: Callable[[str], None] = print, grace: float = GRACE_SECONDS
+) -> None:
     """SIGTERM every service's group at once, SIGKILL what is left after ``grace`` seconds."""
     started = time.monotonic()
     pending: dict[str, tuple[Service, list[psutil.Process]]] = {}

@@ -27,8 +27,11 @@ class Service:
         found = []
         for proc in psutil.process_iter(["create_time", "status"]):
             try:
-                if (proc.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(proc.pid) == self.pid
-                        and proc.info["create_time"] >= self.started - 1):
+                if (
+                    proc.info["status"] != psutil.STATUS_ZOMBIE
+                    and os.getpgid(proc.pid) == self.pid
+                    and proc.info["create_time"] >= self.started - 1
+                ):
                     found.append(proc)
             except (ProcessLookupError, psutil.Error):
                 continue

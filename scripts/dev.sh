@@ -17,7 +17,7 @@ usage: scripts/dev.sh <command> [args]
   app ARGS   the project CLI (`python -m app ARGS`) with the local stack's settings
   test ARGS  the test suite (what CI runs); ARGS go to pytest
   bench ARGS the quick benchmark against `mlflow models serve`
-  lint       ruff
+  lint       ruff check, ruff format --check, mypy (strict for app/)
   lock ARGS  re-resolve the locks (requirements*.lock) from requirements*.txt; `--upgrade` for newest
   bootstrap  install .venv (requirements-dev.lock), .tools/mlflow and node_modules
 EOF
@@ -116,7 +116,7 @@ case "$cmd" in
   app) bootstrap; exec .venv/bin/python -m app "$@" ;;
   test) bootstrap; ensure_checkov; exec .venv/bin/python -m pytest "$@" ;;
   bench) bootstrap; exec .venv/bin/python -m benchmarks --quick "$@" ;;
-  lint) bootstrap; exec .venv/bin/ruff check . ;;
+  lint) bootstrap; .venv/bin/ruff check . && .venv/bin/ruff format --check . && exec .venv/bin/mypy ;;
   help|-h|--help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -47,8 +47,9 @@ def signing_keys(services_dir: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def settings_factory(mlflow_server: MLflowServer, azurite_service: Any,
-                     signing_keys: tuple[Path, Path]) -> Callable[..., Any]:
+def settings_factory(
+    mlflow_server: MLflowServer, azurite_service: Any, signing_keys: tuple[Path, Path]
+) -> Callable[..., Any]:
     """Settings pointing at the session's services and signing keys; keyword overrides by
     field name."""
     from app.settings import Settings
@@ -87,9 +88,13 @@ def champion(settings_factory: Callable[..., Any]) -> dict[str, Any]:
     sign_run(settings, result.run_id)  # also servable as runs:/<run_id>/model
     decision = promotion.promote(settings, result.model_name, result.version, alias="champion")
     assert result.signed_by and decision.promoted and decision.fallback_version == result.version
-    return {"name": result.model_name, "version": result.version, "run_id": result.run_id,
-            "sha256": signed_model_file_sha256(settings, result.model_name, result.version),
-            "settings": settings}
+    return {
+        "name": result.model_name,
+        "version": result.version,
+        "run_id": result.run_id,
+        "sha256": signed_model_file_sha256(settings, result.model_name, result.version),
+        "settings": settings,
+    }
 
 
 def signed_model_file_sha256(settings: Any, name: str, version: str) -> str:

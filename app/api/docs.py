@@ -39,7 +39,8 @@ def install(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         page = get_swagger_ui_html(
-            openapi_url=_url(openapi_url, request), title=f"{app.title} - Swagger UI",
+            openapi_url=_url(openapi_url, request),
+            title=f"{app.title} - Swagger UI",
             swagger_js_url=_url(f"{STATIC_PREFIX}/swagger-ui-bundle.js", request),
             swagger_css_url=_url(f"{STATIC_PREFIX}/swagger-ui.css", request),
             swagger_favicon_url=_url(f"{STATIC_PREFIX}/favicon.png", request),
@@ -52,7 +53,8 @@ def install(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         page = get_redoc_html(
-            openapi_url=_url(openapi_url, request), title=f"{app.title} - ReDoc",
+            openapi_url=_url(openapi_url, request),
+            title=f"{app.title} - ReDoc",
             redoc_js_url=_url(f"{STATIC_PREFIX}/redoc.standalone.js", request),
             redoc_favicon_url=_url(f"{STATIC_PREFIX}/favicon.png", request),
             with_google_fonts=False,

@@ -48,8 +48,13 @@ def _invalid(exc: RequestValidationError) -> ApiError:
 
     field = name(first.get("loc", ("body",)))
     problems = [{"field": name(e.get("loc", ())), "problem": str(e.get("msg", ""))} for e in errors[:20]]
-    return ApiError(400, "invalid_request", f"{field}: {first.get('msg', 'invalid value')}",
-                    field=field, problems=problems)
+    return ApiError(
+        400,
+        "invalid_request",
+        f"{field}: {first.get('msg', 'invalid value')}",
+        field=field,
+        problems=problems,
+    )
 
 
 class _AdminRoute(APIRoute):
@@ -67,8 +72,9 @@ class _AdminRoute(APIRoute):
         return route_handler
 
 
-router = APIRouter(prefix="/registry", tags=["registry"], dependencies=[Depends(require_admin)],
-                   route_class=_AdminRoute)
+router = APIRouter(
+    prefix="/registry", tags=["registry"], dependencies=[Depends(require_admin)], route_class=_AdminRoute
+)
 
 ModelName = Annotated[str, Path(min_length=1, max_length=256, description="Registered model name")]
 _ERRORS = error_responses(400, 401, 403, 404, 502, 503)
@@ -97,17 +103,22 @@ class MetricGate(BaseModel):
 class PromoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,9}$", examples=["3"])]
-    alias: str | None = Field(default=None, pattern=_ALIAS_PATTERN,
-                              description="Alias to point at the version; `champion` when neither "
-                                          "alias nor stage is given.")
+    alias: str | None = Field(
+        default=None,
+        pattern=_ALIAS_PATTERN,
+        description="Alias to point at the version; `champion` when neither alias nor stage is given.",
+    )
     stage: Literal["Staging", "Production", "Archived"] | None = None
     archive_existing: bool = Field(
-        default=True, description="With a stage: archive the versions that held it.")
+        default=True, description="With a stage: archive the versions that held it."
+    )
     min_metric: MetricGate | None = None
     beat_champion: bool = Field(
-        default=False, description="Also require a better min_metric value than the alias holder.")
+        default=False, description="Also require a better min_metric value than the alias holder."
+    )
     publish_fallback: bool = Field(
-        default=True, description="Publish the promoted version as the blob fallback.")
+        default=True, description="Publish the promoted version as the blob fallback."
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -124,7 +135,8 @@ class PromoteRequest(BaseModel):
     def _alias_or_stage(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and info.data.get("alias") is not None:
             raise PydanticCustomError(
-                "alias_and_stage", "alias and stage were both given; a promotion moves one of them")
+                "alias_and_stage", "alias and stage were both given; a promotion moves one of them"
+            )
         return value
 
     @field_validator("beat_champion")
@@ -132,7 +144,8 @@ class PromoteRequest(BaseModel):
     def _needs_metric(cls, value: bool, info: ValidationInfo) -> bool:
         if value and "min_metric" in info.data and info.data["min_metric"] is None:
             raise PydanticCustomError(
-                "needs_min_metric", "beat_champion needs min_metric (the metric to compare on)")
+                "needs_min_metric", "beat_champion needs min_metric (the metric to compare on)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -170,8 +183,7 @@ async def _call(settings: Settings, fn: Callable[..., T], *args: Any, **kwargs: 
     except promotion.NothingToRollBack as exc:
         raise ApiError(409, "nothing_to_roll_back", str(exc)) from None
     except FallbackNotConfigured as exc:
-        raise ApiError(409, "fallback_not_configured", str(exc),
-                       field="publish_fallback") from None
+        raise ApiError(409, "fallback_not_configured", str(exc), field="publish_fallback") from None
     except ValueError as exc:  # the lifecycle functions' own input checks
         raise ApiError(400, "invalid_request", str(exc)[:300]) from None
     except promotion.PublishFailed as exc:
@@ -197,10 +209,13 @@ async def _writes_enabled(settings: SettingsDep) -> None:
     """Promotion and rollback write to the registry and the fallback container. Where this
     instance's identity may not (Azure, as deployed: read-only), say where they run instead."""
     if not settings.registry_writes_enabled:
-        raise ApiError(403, "registry_writes_disabled",
-                       "This deployment is read-only on the registry and the fallback: promote "
-                       "and roll back with `python -m app promote|rollback` as the CI or "
-                       "operator identity (REGISTRY_WRITES_ENABLED=false).")
+        raise ApiError(
+            403,
+            "registry_writes_disabled",
+            "This deployment is read-only on the registry and the fallback: promote "
+            "and roll back with `python -m app promote|rollback` as the CI or "
+            "operator identity (REGISTRY_WRITES_ENABLED=false).",
+        )
 
 
 def _follow(services: ServicesDep, name: str) -> bool:
@@ -211,56 +226,74 @@ def _follow(services: ServicesDep, name: str) -> bool:
     return True
 
 
-@router.get("/models", summary="Registered models: latest version, aliases, stages",
-            responses=_ERRORS)
+@router.get("/models", summary="Registered models: latest version, aliases, stages", responses=_ERRORS)
 async def list_models(settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"models": await _call(settings, operations.list_models)})
 
 
-@router.get("/models/{name}", summary="One model: versions with metrics, aliases, alias history",
-            responses=_ERRORS)
+@router.get(
+    "/models/{name}", summary="One model: versions with metrics, aliases, alias history", responses=_ERRORS
+)
 async def get_model(settings: SettingsDep, name: ModelName) -> JSONResponse:
     return JSONResponse(await _call(settings, operations.describe, name))
 
 
-@router.get("/models/{name}/compare", summary="Versions side by side (metrics, aliases, stage)",
-            responses=_ERRORS)
+@router.get(
+    "/models/{name}/compare", summary="Versions side by side (metrics, aliases, stage)", responses=_ERRORS
+)
 async def compare(
-    settings: SettingsDep, name: ModelName,
+    settings: SettingsDep,
+    name: ModelName,
     versions: Annotated[list[str] | None, Query(description="Only these versions")] = None,
 ) -> JSONResponse:
     rows = await _call(settings, operations.compare, name)
     if versions:
         unknown = sorted(set(versions) - {row["version"] for row in rows})
         if unknown:
-            raise ApiError(404, "not_found", f"unknown version(s): {', '.join(unknown)}",
-                           field="versions")
+            raise ApiError(404, "not_found", f"unknown version(s): {', '.join(unknown)}", field="versions")
         rows = [row for row in rows if row["version"] in set(versions)]
     return JSONResponse({"model_name": name, "versions": rows})
 
 
-@router.post("/models/{name}/promote", summary="Promote a version through a quality gate",
-             dependencies=[Depends(_writes_enabled)],
-             responses={**_ERRORS, **error_responses(409)})
+@router.post(
+    "/models/{name}/promote",
+    summary="Promote a version through a quality gate",
+    dependencies=[Depends(_writes_enabled)],
+    responses={**_ERRORS, **error_responses(409)},
+)
 async def promote(services: ServicesDep, name: ModelName, body: PromoteRequest) -> JSONResponse:
     settings = services.settings
     decision = await _call(
-        settings, promotion.promote, name, body.version, alias=body.alias, stage=body.stage,
+        settings,
+        promotion.promote,
+        name,
+        body.version,
+        alias=body.alias,
+        stage=body.stage,
         gate=body.min_metric.gate() if body.min_metric else None,
-        must_beat_champion=body.beat_champion, archive_existing=body.archive_existing,
-        publish=body.publish_fallback)
+        must_beat_champion=body.beat_champion,
+        archive_existing=body.archive_existing,
+        publish=body.publish_fallback,
+    )
     if not decision.promoted:
-        return JSONResponse({"error": "promotion_refused", "message": decision.reason,
-                             "decision": decision.as_dict()}, status_code=409)
+        return JSONResponse(
+            {"error": "promotion_refused", "message": decision.reason, "decision": decision.as_dict()},
+            status_code=409,
+        )
     return JSONResponse({"decision": decision.as_dict(), "refreshing": _follow(services, name)})
 
 
-@router.post("/models/{name}/rollback", summary="Point the alias back at its previous holder",
-             dependencies=[Depends(_writes_enabled)],
-             responses={**_ERRORS, **error_responses(409)})
-async def rollback(services: ServicesDep, name: ModelName,
-                   body: Annotated[RollbackRequest | None, Body()] = None) -> JSONResponse:
+@router.post(
+    "/models/{name}/rollback",
+    summary="Point the alias back at its previous holder",
+    dependencies=[Depends(_writes_enabled)],
+    responses={**_ERRORS, **error_responses(409)},
+)
+async def rollback(
+    services: ServicesDep, name: ModelName, body: Annotated[RollbackRequest | None, Body()] = None
+) -> JSONResponse:
     body = body or RollbackRequest()
-    decision = await _call(services.settings, promotion.rollback, name, body.alias,
-                           publish=body.publish_fallback)
+    decision = await _call(
+        services.settings, promotion.rollback, name, body.alias, publish=body.publish_fallback
+    )
     return JSONResponse({"decision": decision.as_dict(), "refreshing": _follow(services, name)})

@@ -16,16 +16,22 @@ from app.json_response import JSONResponse
 router = APIRouter(tags=["mlflow scoring server"])
 
 
-@router.get("/ping", summary="200 once a model is loaded (MLflow's readiness probe)",
-            responses={200: {"description": "A model is loaded"}, **error_responses(503)})
+@router.get(
+    "/ping",
+    summary="200 once a model is loaded (MLflow's readiness probe)",
+    responses={200: {"description": "A model is loaded"}, **error_responses(503)},
+)
 async def ping(m: ManagerDep) -> JSONResponse:
     if m.current is None:  # answered at once: clients poll this until it is 200
         raise ModelUnavailable(m.unavailable_reason)
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/version", summary="The MLflow version whose scoring protocol is served",
-            response_class=PlainTextResponse)
+@router.get(
+    "/version",
+    summary="The MLflow version whose scoring protocol is served",
+    response_class=PlainTextResponse,
+)
 async def version() -> PlainTextResponse:
     return PlainTextResponse(mlflow_version())
 

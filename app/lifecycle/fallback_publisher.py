@@ -31,7 +31,8 @@ def publish_version(settings: Settings, model_name: str, version: str) -> Fallba
         raise FallbackNotConfigured(
             "no blob storage is configured (MODEL_STORAGE_ACCOUNT_URL or "
             "MODEL_STORAGE_CONNECTION_STRING), so the fallback cannot be published; "
-            "pass --no-fallback to promote without it")
+            "pass --no-fallback to promote without it"
+        )
     resolved = loader.resolve(settings, ModelRef("version", model_name, str(version)))
     manifest = trust.verify(settings, resolved)
     if manifest is None:  # REQUIRE_SIGNED_MODELS=false: copy the unsigned directory as is
@@ -43,8 +44,7 @@ def publish_version(settings: Settings, model_name: str, version: str) -> Fallba
         files = {name: checked.read(name, MAX_FILE_BYTES) for name in checked.names}
         assert resolved.signature is not None
         signature = resolved.signature
-    return fetch_blob.publish(settings, model_name, str(version), files, signature,
-                              source_uri=resolved.uri)
+    return fetch_blob.publish(settings, model_name, str(version), files, signature, source_uri=resolved.uri)
 
 
 def _unsigned_files(settings: Settings, model_name: str, version: str) -> dict[str, bytes]:

@@ -48,14 +48,16 @@ def compare(settings: Settings, name: str) -> list[dict[str, Any]]:
         metrics: dict[str, float] = {}
         if mv.run_id:
             metrics = dict(sorted(mlflow_client.get_run(mv.run_id).data.metrics.items()))
-        rows.append({
-            "version": str(mv.version),
-            "aliases": sorted(aliases.get(str(mv.version), [])),
-            "stage": _stage(mv.current_stage),
-            "metrics": metrics,
-            "created": _iso(mv.creation_timestamp),
-            "run_id": mv.run_id,
-        })
+        rows.append(
+            {
+                "version": str(mv.version),
+                "aliases": sorted(aliases.get(str(mv.version), [])),
+                "stage": _stage(mv.current_stage),
+                "metrics": metrics,
+                "created": _iso(mv.creation_timestamp),
+                "run_id": mv.run_id,
+            }
+        )
     return rows
 
 
@@ -64,15 +66,17 @@ def describe(settings: Settings, name: str) -> dict[str, Any]:
     from app.lifecycle.promotion import HISTORY_TAG_PREFIX, alias_history
 
     model = client(settings).get_registered_model(name)
-    history_aliases = {key[len(HISTORY_TAG_PREFIX):] for key in (model.tags or {})
-                       if key.startswith(HISTORY_TAG_PREFIX)}
+    history_aliases = {
+        key[len(HISTORY_TAG_PREFIX) :] for key in (model.tags or {}) if key.startswith(HISTORY_TAG_PREFIX)
+    }
     aliases = dict(model.aliases or {})
     return {
         "name": model.name,
         "description": model.description or None,
         "aliases": {alias: str(version) for alias, version in sorted(aliases.items())},
-        "alias_history": {alias: alias_history(settings, name, alias)
-                          for alias in sorted(history_aliases | set(aliases))},
+        "alias_history": {
+            alias: alias_history(settings, name, alias) for alias in sorted(history_aliases | set(aliases))
+        },
         "fallback_version": fallback_version(settings, name),
         "versions": compare(settings, name),
     }
@@ -82,13 +86,18 @@ def list_models(settings: Settings) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for model in client(settings).search_registered_models():
         versions = _versions(settings, model.name)
-        rows.append({
-            "name": model.name,
-            "latest_version": str(versions[0].version) if versions else None,
-            "aliases": dict(model.aliases or {}),
-            "stages": {str(mv.version): mv.current_stage for mv in versions
-                       if mv.current_stage not in _PROTECTED_STAGES},
-        })
+        rows.append(
+            {
+                "name": model.name,
+                "latest_version": str(versions[0].version) if versions else None,
+                "aliases": dict(model.aliases or {}),
+                "stages": {
+                    str(mv.version): mv.current_stage
+                    for mv in versions
+                    if mv.current_stage not in _PROTECTED_STAGES
+                },
+            }
+        )
     return rows
 
 
@@ -130,12 +139,23 @@ def cleanup(settings: Settings, name: str, keep: int, apply: bool = False) -> di
         if apply:
             client(settings).delete_model_version(name, version)
         deleted.append(version)
-    return {"model_name": name, "applied": apply, "kept": kept,
-            ("deleted" if apply else "would_delete"): deleted}
+    return {
+        "model_name": name,
+        "applied": apply,
+        "kept": kept,
+        ("deleted" if apply else "would_delete"): deleted,
+    }
 
 
-def register(settings: Settings, run_id: str, name: str, *, trust_types: list[str] | None = None,
-             allow_pickle_format: bool = False, sign: bool = True) -> dict[str, Any]:
+def register(
+    settings: Settings,
+    run_id: str,
+    name: str,
+    *,
+    trust_types: list[str] | None = None,
+    allow_pickle_format: bool = False,
+    sign: bool = True,
+) -> dict[str, Any]:
     """Register ``runs:/<run_id>/model`` as a new version and sign it (when a signing key is
     configured and ``sign``); skops types beyond the defaults must be confirmed."""
     import mlflow
@@ -145,13 +165,17 @@ def register(settings: Settings, run_id: str, name: str, *, trust_types: list[st
     ensure_configured(settings)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mv = mlflow.register_model(f"runs:/{run_id}/model", name)
-    out: dict[str, Any] = {"model_name": name, "version": str(mv.version), "run_id": run_id,
-                           "signed": False}
+    out: dict[str, Any] = {"model_name": name, "version": str(mv.version), "run_id": run_id, "signed": False}
     if sign and settings.model_signing_key:
         from app.lifecycle.signing import sign_version
 
-        signed = sign_version(settings, name, str(mv.version), trust_types=trust_types or [],
-                              allow_pickle_format=allow_pickle_format)
+        signed = sign_version(
+            settings,
+            name,
+            str(mv.version),
+            trust_types=trust_types or [],
+            allow_pickle_format=allow_pickle_format,
+        )
         out |= {"signed": True, "key_id": signed.key_id, "files": sorted(signed.files)}
     return out
 
@@ -172,11 +196,16 @@ def register_webhook(settings: Settings, url: str, name: str = "model-serving") 
     secret = settings.webhook_secret.get_secret_value()
     existing = [hook for hook in mlflow_client.list_webhooks() if hook.name == name]
     if existing:
-        hook = mlflow_client.update_webhook(existing[0].webhook_id, url=url,
-                                            events=list(WEBHOOK_EVENTS), secret=secret)
+        hook = mlflow_client.update_webhook(
+            existing[0].webhook_id, url=url, events=list(WEBHOOK_EVENTS), secret=secret
+        )
     else:
-        hook = mlflow_client.create_webhook(name=name, url=url, events=list(WEBHOOK_EVENTS),
-                                            secret=secret)
+        hook = mlflow_client.create_webhook(name=name, url=url, events=list(WEBHOOK_EVENTS), secret=secret)
     # The URL may carry a function key (?code=...): report only where it points.
-    return {"webhook_id": hook.webhook_id, "name": hook.name, "url": url.split("?", 1)[0],
-            "events": list(WEBHOOK_EVENTS), "updated": bool(existing)}
+    return {
+        "webhook_id": hook.webhook_id,
+        "name": hook.name,
+        "url": url.split("?", 1)[0],
+        "events": list(WEBHOOK_EVENTS),
+        "updated": bool(existing),
+    }

@@ -102,12 +102,12 @@ def alias_history(settings: Settings, name: str, alias: str) -> list[str]:
 
 
 def _set_history(settings: Settings, name: str, alias: str, history: list[str]) -> None:
-    client(settings).set_registered_model_tag(name, HISTORY_TAG_PREFIX + alias,
-                                              json.dumps(history[-50:]))
+    client(settings).set_registered_model_tag(name, HISTORY_TAG_PREFIX + alias, json.dumps(history[-50:]))
 
 
-def evaluate_gate(settings: Settings, name: str, version: str, gate: Gate | None,
-                  must_beat: str | None) -> tuple[bool, str]:
+def evaluate_gate(
+    settings: Settings, name: str, version: str, gate: Gate | None, must_beat: str | None
+) -> tuple[bool, str]:
     if gate is None:
         return True, "no gate"
     metrics = version_metrics(settings, name, version)
@@ -122,8 +122,9 @@ def evaluate_gate(settings: Settings, name: str, version: str, gate: Gate | None
         if incumbent is not None:
             better = value > incumbent if gate.higher_is_better else value < incumbent
             if not better:
-                return False, (f"{gate.metric}={value:.4g} does not beat version {must_beat} "
-                               f"({incumbent:.4g})")
+                return False, (
+                    f"{gate.metric}={value:.4g} does not beat version {must_beat} ({incumbent:.4g})"
+                )
             reason += f" and beats version {must_beat} ({incumbent:.4g})"
     return True, reason
 
@@ -152,13 +153,25 @@ def _publish_first(settings: Settings, name: str, version: str, publish: bool) -
         raise
     except Exception as exc:  # noqa: BLE001 - reported whole: nothing moved
         reason = str(exc) if isinstance(exc, LoadError) else short(exc)
-        raise PublishFailed(redact(f"publishing version {version} to the blob fallback failed, "
-                                   f"so nothing was promoted: {reason}")) from None
+        raise PublishFailed(
+            redact(
+                f"publishing version {version} to the blob fallback failed, so nothing was promoted: {reason}"
+            )
+        ) from None
 
 
-def promote(settings: Settings, name: str, version: str, *, alias: str | None = None,
-            stage: str | None = None, gate: Gate | None = None, must_beat_champion: bool = False,
-            archive_existing: bool = True, publish: bool = True) -> Decision:
+def promote(
+    settings: Settings,
+    name: str,
+    version: str,
+    *,
+    alias: str | None = None,
+    stage: str | None = None,
+    gate: Gate | None = None,
+    must_beat_champion: bool = False,
+    archive_existing: bool = True,
+    publish: bool = True,
+) -> Decision:
     """Point ``alias`` (or move ``stage``) to ``version`` if it passes the gate and is signed.
 
     Order: gate, signature, fallback publish, decision tag, then the alias/stage."""
@@ -169,8 +182,7 @@ def promote(settings: Settings, name: str, version: str, *, alias: str | None = 
     mlflow_client = client(settings)
     mlflow_client.get_model_version(name, version)  # raises if the version does not exist
     previous = alias_holder(settings, name, alias) if alias else None
-    ok, reason = evaluate_gate(settings, name, version, gate,
-                               previous if must_beat_champion else None)
+    ok, reason = evaluate_gate(settings, name, version, gate, previous if must_beat_champion else None)
     signed_by = None
     if ok:
         try:
@@ -181,9 +193,19 @@ def promote(settings: Settings, name: str, version: str, *, alias: str | None = 
     if ok:
         decision.fallback_version = _publish_first(settings, name, version, publish)
     mlflow_client.set_model_version_tag(
-        name, version, DECISION_TAG,
-        json.dumps({"promoted": ok, "reason": reason, "alias": alias, "stage": stage,
-                    "at": datetime.now(UTC).isoformat()}))
+        name,
+        version,
+        DECISION_TAG,
+        json.dumps(
+            {
+                "promoted": ok,
+                "reason": reason,
+                "alias": alias,
+                "stage": stage,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        ),
+    )
     if not ok:
         log.info("version %s of %s not promoted: %s", version, name, reason)
         return decision
@@ -197,13 +219,13 @@ def promote(settings: Settings, name: str, version: str, *, alias: str | None = 
         _set_history(settings, name, alias, history)
     if stage:
         mlflow_client.transition_model_version_stage(
-            name, version, stage.capitalize(), archive_existing_versions=archive_existing)
+            name, version, stage.capitalize(), archive_existing_versions=archive_existing
+        )
     log.info("promoted version %s of %s: %s", version, name, reason)
     return decision
 
 
-def rollback(settings: Settings, name: str, alias: str = "champion",
-             publish: bool = True) -> Decision:
+def rollback(settings: Settings, name: str, alias: str = "champion", publish: bool = True) -> Decision:
     """Point ``alias`` back at the version that held it before the current one (signature
     checked and fallback published first, as for a promotion)."""
     ensure_configured(settings)
@@ -220,6 +242,13 @@ def rollback(settings: Settings, name: str, alias: str = "champion",
     fallback_version = _publish_first(settings, name, target, publish)
     client(settings).set_registered_model_alias(name, alias, target)
     _set_history(settings, name, alias, history)
-    return Decision(name, target, True, f"rolled back from version {current}", alias,
-                    previous_version=current, fallback_version=fallback_version,
-                    signed_by=signed_by)
+    return Decision(
+        name,
+        target,
+        True,
+        f"rolled back from version {current}",
+        alias,
+        previous_version=current,
+        fallback_version=fallback_version,
+        signed_by=signed_by,
+    )

@@ -27,10 +27,14 @@ from app.settings import Settings
 FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 Task = Literal["regression", "classification"]
 BOOSTED = ("xgboost", "lightgbm")
-MODEL_TYPES: dict[str, tuple[str, ...]] = {"regression": ("ridge", "random_forest", *BOOSTED),
-                                           "classification": ("logistic", "random_forest", *BOOSTED)}
-QUALITY_METRICS: dict[str, tuple[str, ...]] = {"regression": ("rmse", "mae", "r2"),
-                                               "classification": ("accuracy", "f1", "roc_auc")}
+MODEL_TYPES: dict[str, tuple[str, ...]] = {
+    "regression": ("ridge", "random_forest", *BOOSTED),
+    "classification": ("logistic", "random_forest", *BOOSTED),
+}
+QUALITY_METRICS: dict[str, tuple[str, ...]] = {
+    "regression": ("rmse", "mae", "r2"),
+    "classification": ("accuracy", "f1", "roc_auc"),
+}
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,15 @@ def feature_stats(frame: pd.DataFrame, bins: int = 10) -> dict[str, Any]:
         edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
         counts, _ = np.histogram(values, bins=edges)
         stats[name] = {
-            "mean": float(values.mean()), "std": float(values.std()),
-            "min": float(values.min()), "max": float(values.max()),
-            "bin_edges": edges.tolist(), "bin_fractions": (counts / counts.sum()).tolist(),
-            "sample": np.random.default_rng(0).choice(values, size=min(200, len(values)),
-                                                      replace=False).tolist(),
+            "mean": float(values.mean()),
+            "std": float(values.std()),
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "bin_edges": edges.tolist(),
+            "bin_fractions": (counts / counts.sum()).tolist(),
+            "sample": np.random.default_rng(0)
+            .choice(values, size=min(200, len(values)), replace=False)
+            .tolist(),
         }
     return stats
 
@@ -88,22 +96,30 @@ def build_pipeline(alpha: float, model_type: str = "ridge", task: Task = "regres
 
     estimators: dict[tuple[str, str], Any] = {
         ("regression", "ridge"): lambda: Ridge(alpha=alpha),
-        ("regression", "random_forest"):
-            lambda: RandomForestRegressor(n_estimators=50, max_depth=6, random_state=0),
+        ("regression", "random_forest"): lambda: RandomForestRegressor(
+            n_estimators=50, max_depth=6, random_state=0
+        ),
         ("classification", "logistic"): lambda: LogisticRegression(C=1.0 / alpha, max_iter=2000),
-        ("classification", "random_forest"):
-            lambda: RandomForestClassifier(n_estimators=100, max_depth=6, random_state=0),
+        ("classification", "random_forest"): lambda: RandomForestClassifier(
+            n_estimators=100, max_depth=6, random_state=0
+        ),
     }
     if (task, model_type) not in estimators:
-        raise ValueError(f"unknown model type {model_type!r} for {task}: use "
-                         + " or ".join(MODEL_TYPES.get(task, ())))
+        raise ValueError(
+            f"unknown model type {model_type!r} for {task}: use " + " or ".join(MODEL_TYPES.get(task, ()))
+        )
     return Pipeline([("scale", StandardScaler()), ("model", estimators[task, model_type]())])
 
 
 def build_boosted(alpha: float, model_type: str, task: Task = "regression") -> Any:
     """Gradient-boosted trees (scikit-learn API); ``alpha`` is the L2 penalty on leaf weights."""
-    params: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.05, "reg_lambda": alpha,
-                              "subsample": 0.8, "random_state": 0}
+    params: dict[str, Any] = {
+        "n_estimators": 200,
+        "learning_rate": 0.05,
+        "reg_lambda": alpha,
+        "subsample": 0.8,
+        "random_state": 0,
+    }
     if model_type == "xgboost":
         import xgboost
 
@@ -123,8 +139,9 @@ def build_model(alpha: float, model_type: str, task: Task = "regression") -> Any
     return build_pipeline(alpha, model_type, task)
 
 
-def log_model(model: Any, model_type: str, x_sample: pd.DataFrame, skops_trusted: list[str],
-              **common: Any) -> Any:
+def log_model(
+    model: Any, model_type: str, x_sample: pd.DataFrame, skops_trusted: list[str], **common: Any
+) -> Any:
     """Log ``model`` with MLflow's own flavor for its type and return the ModelInfo.
 
     A LightGBM scikit-learn model is logged as its Booster: MLflow would store the estimator
@@ -136,19 +153,24 @@ def log_model(model: Any, model_type: str, x_sample: pd.DataFrame, skops_trusted
         import mlflow.xgboost
 
         return mlflow.xgboost.log_model(
-            model, signature=infer_signature(x_sample, model.predict(x_sample)),
-            model_format="ubj", **common)
+            model, signature=infer_signature(x_sample, model.predict(x_sample)), model_format="ubj", **common
+        )
     if model_type == "lightgbm":
         import mlflow.lightgbm
 
         booster = model.booster_
         return mlflow.lightgbm.log_model(
-            booster, signature=infer_signature(x_sample, booster.predict(x_sample)), **common)
+            booster, signature=infer_signature(x_sample, booster.predict(x_sample)), **common
+        )
     import mlflow.sklearn
 
     return mlflow.sklearn.log_model(
-        model, signature=infer_signature(x_sample, model.predict(x_sample)),
-        serialization_format="skops", skops_trusted_types=skops_trusted or None, **common)
+        model,
+        signature=infer_signature(x_sample, model.predict(x_sample)),
+        serialization_format="skops",
+        skops_trusted_types=skops_trusted or None,
+        **common,
+    )
 
 
 def skops_types(model: Any, model_type: str) -> list[str]:
@@ -166,17 +188,28 @@ def evaluate(task: Task, pipeline: Any, x_test: pd.DataFrame, y_test: pd.Series)
     predicted = pipeline.predict(x_test)
     if task == "classification":
         scores = pipeline.predict_proba(x_test)[:, 1]
-        return {"accuracy": float(m.accuracy_score(y_test, predicted)),
-                "f1": float(m.f1_score(y_test, predicted)),
-                "roc_auc": float(m.roc_auc_score(y_test, scores))}
-    return {"rmse": float(np.sqrt(m.mean_squared_error(y_test, predicted))),
-            "mae": float(m.mean_absolute_error(y_test, predicted)),
-            "r2": float(m.r2_score(y_test, predicted))}
+        return {
+            "accuracy": float(m.accuracy_score(y_test, predicted)),
+            "f1": float(m.f1_score(y_test, predicted)),
+            "roc_auc": float(m.roc_auc_score(y_test, scores)),
+        }
+    return {
+        "rmse": float(np.sqrt(m.mean_squared_error(y_test, predicted))),
+        "mae": float(m.mean_absolute_error(y_test, predicted)),
+        "r2": float(m.r2_score(y_test, predicted)),
+    }
 
 
-def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = None,
-          model_name: str | None = None, task: Task = "regression", test_size: float = 0.2,
-          seed: int = 42) -> TrainResult:
+def train(
+    settings: Settings,
+    *,
+    alpha: float = 1.0,
+    model_type: str | None = None,
+    model_name: str | None = None,
+    task: Task = "regression",
+    test_size: float = 0.2,
+    seed: int = 42,
+) -> TrainResult:
     """Fit, evaluate, log everything to MLflow and register a new version (signed when
     MODEL_SIGNING_KEY is set)."""
     import mlflow
@@ -188,35 +221,55 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
     mlflow.set_experiment(settings.experiment_name)
     model_type = model_type or MODEL_TYPES[task][0]
     if model_type not in MODEL_TYPES[task]:
-        raise ValueError(f"unknown model type {model_type!r} for {task}: use "
-                         + ", ".join(MODEL_TYPES[task]))
+        raise ValueError(f"unknown model type {model_type!r} for {task}: use " + ", ".join(MODEL_TYPES[task]))
     features, target = load_data(task)
     feature_names = list(features.columns)
     x_train, x_test, y_train, y_test = train_test_split(
-        features, target, test_size=test_size, random_state=seed,
-        stratify=target if task == "classification" else None)
+        features,
+        target,
+        test_size=test_size,
+        random_state=seed,
+        stratify=target if task == "classification" else None,
+    )
     model = build_model(alpha, model_type, task)
     started = time.perf_counter()
     model.fit(x_train, y_train)
     duration = time.perf_counter() - started
-    metrics = {**evaluate(task, model, x_test, y_test),
-               "training_rows": float(len(x_train)), "training_seconds": float(duration)}
+    metrics = {
+        **evaluate(task, model, x_test, y_test),
+        "training_rows": float(len(x_train)),
+        "training_seconds": float(duration),
+    }
     untrusted = skops_types(model, model_type)
     with mlflow.start_run(run_name=f"{name}-{model_type}") as run:
-        mlflow.log_params({"task": task, "model_type": model_type, "alpha": alpha,
-                           "test_size": test_size, "seed": seed})
+        mlflow.log_params(
+            {"task": task, "model_type": model_type, "alpha": alpha, "test_size": test_size, "seed": seed}
+        )
         mlflow.log_metrics(metrics)
-        mlflow.set_tags({"training_data_hash": data_hash(features, target),
-                         "task": task, "features": json.dumps(feature_names)})
+        mlflow.set_tags(
+            {
+                "training_data_hash": data_hash(features, target),
+                "task": task,
+                "features": json.dumps(feature_names),
+            }
+        )
         mlflow.log_dict(feature_stats(x_train), "training_stats.json")
         # MLflow validates the input example by reloading the model it just saved: this
         # process made those bytes, so trusting them here is safe.
         with mlflow_may_unpickle():
             info = log_model(
-                model, model_type, x_train.head(5), untrusted, name="model",
-                input_example=x_train.head(3), registered_model_name=name,
-                metadata={"task": task, "features": feature_names,
-                          "training_data_hash": data_hash(features, target)},
+                model,
+                model_type,
+                x_train.head(5),
+                untrusted,
+                name="model",
+                input_example=x_train.head(3),
+                registered_model_name=name,
+                metadata={
+                    "task": task,
+                    "features": feature_names,
+                    "training_data_hash": data_hash(features, target),
+                },
             )
         run_id = run.info.run_id
     version = str(info.registered_model_version)
@@ -229,5 +282,11 @@ def train(settings: Settings, *, alpha: float = 1.0, model_type: str | None = No
 
         # The types this process's own pipeline needs are confirmed: it built the object.
         signed_by = sign_version(settings, name, version, trust_types=untrusted).key_id
-    return TrainResult(run_id=run_id, model_name=name, version=version, metrics=metrics,
-                       model_uri=f"models:/{name}/{version}", signed_by=signed_by)
+    return TrainResult(
+        run_id=run_id,
+        model_name=name,
+        version=version,
+        metrics=metrics,
+        model_uri=f"models:/{name}/{version}",
+        signed_by=signed_by,
+    )

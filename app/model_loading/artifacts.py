@@ -59,7 +59,8 @@ def deserialize(data: bytes, fmt: str, *, trusted: Iterable[str], allow_pickle: 
         refused = [t for t in untrusted_types(data) if t not in allowed]
         if refused:
             raise LoadError(
-                "the skops file references types nobody trusted: " + ", ".join(refused[:5])
+                "the skops file references types nobody trusted: "
+                + ", ".join(refused[:5])
                 + " (add them at publish time or to SKOPS_TRUSTED_TYPES if you trust them)"
             )
         try:

@@ -56,12 +56,15 @@ def load_chain(settings: Settings) -> ChainResult:
         started = time.monotonic()
         resolved: Resolved | None = None
         try:
-            resolved = call_with_deadline(partial(loader.resolve, settings, ref), remaining,
-                                          name=f"resolve-{source}")
+            resolved = call_with_deadline(
+                partial(loader.resolve, settings, ref), remaining, name=f"resolve-{source}"
+            )
             result.registry_reachable = True
-            model = call_with_deadline(partial(loader.load, settings, resolved),
-                                       settings.model_download_timeout_seconds,
-                                       name=f"load-{source}")
+            model = call_with_deadline(
+                partial(loader.load, settings, resolved),
+                settings.model_download_timeout_seconds,
+                name=f"load-{source}",
+            )
         except DeadlineExceeded as exc:
             if resolved is None:
                 result.registry_reachable = False
@@ -105,8 +108,7 @@ def _try_fallback(settings: Settings, result: ChainResult) -> None:
     started = time.monotonic()
     try:
         budget = max(settings.registry_timeout_seconds, 5.0)
-        result.model = call_with_deadline(lambda: load_fallback(settings), budget,
-                                          name="load-blob")
+        result.model = call_with_deadline(lambda: load_fallback(settings), budget, name="load-blob")
     except DeadlineExceeded:
         _record(result, "blob_fallback", uri, started, "blob storage timed out")
     except Exception as exc:  # noqa: BLE001
@@ -117,7 +119,10 @@ def _try_fallback(settings: Settings, result: ChainResult) -> None:
 
 def _record(result: ChainResult, source: str, uri: str, started: float, error: str | None) -> None:
     attempt = LoadAttempt(
-        source=source, uri=uri, outcome="failed" if error else "loaded", error=error,
+        source=source,
+        uri=uri,
+        outcome="failed" if error else "loaded",
+        error=error,
         duration_ms=round((time.monotonic() - started) * 1000, 1),
     )
     result.attempts.append(attempt)

@@ -6,9 +6,16 @@ from __future__ import annotations
 from app.model_loading.types import LoadError, UnreachableError
 from app.redact import redact
 
-_UNREACHABLE_MARKERS = ("ConnectionError", "Connection refused", "Max retries exceeded",
-                        "timed out", "Timeout", "NewConnectionError", "RemoteDisconnected",
-                        "API request to")
+_UNREACHABLE_MARKERS = (
+    "ConnectionError",
+    "Connection refused",
+    "Max retries exceeded",
+    "timed out",
+    "Timeout",
+    "NewConnectionError",
+    "RemoteDisconnected",
+    "API request to",
+)
 
 
 def is_unreachable(exc: BaseException) -> bool:

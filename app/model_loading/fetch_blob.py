@@ -90,8 +90,10 @@ def read_pointer(settings: Settings, model_name: str) -> FallbackPointer:
     except ValueError:
         raise LoadError(f"{pointer_path(model_name)} is malformed (not JSON)") from None
     if isinstance(document, dict) and document.get("schema_version", 1) < POINTER_SCHEMA:
-        raise LoadError(f"{pointer_path(model_name)} was published before signatures; publish "
-                        "the version again with `python -m app publish-fallback`")
+        raise LoadError(
+            f"{pointer_path(model_name)} was published before signatures; publish "
+            "the version again with `python -m app publish-fallback`"
+        )
     try:
         pointer = FallbackPointer.model_validate(document)
     except ValidationError as exc:
@@ -104,11 +106,17 @@ def read_pointer(settings: Settings, model_name: str) -> FallbackPointer:
 
 def resolve(settings: Settings, model_name: str) -> Resolved:
     pointer = read_pointer(settings, model_name)
-    signature = download(settings, f"{model_name}/{pointer.version}/{SIGNATURE_FILE}",
-                         MAX_BUNDLE_BYTES, missing_ok=True)
-    return Resolved(name=model_name, version=pointer.version, run_id=None,
-                    uri=uri(settings, model_name, pointer.version), source="blob_fallback",
-                    signature=signature or None)
+    signature = download(
+        settings, f"{model_name}/{pointer.version}/{SIGNATURE_FILE}", MAX_BUNDLE_BYTES, missing_ok=True
+    )
+    return Resolved(
+        name=model_name,
+        version=pointer.version,
+        run_id=None,
+        uri=uri(settings, model_name, pointer.version),
+        source="blob_fallback",
+        signature=signature or None,
+    )
 
 
 class BlobReader:
@@ -122,8 +130,15 @@ class BlobReader:
         return data
 
 
-def publish(settings: Settings, model_name: str, version: str, files: dict[str, bytes],
-            signature: bytes, *, source_uri: str | None = None) -> FallbackPointer:
+def publish(
+    settings: Settings,
+    model_name: str,
+    version: str,
+    files: dict[str, bytes],
+    signature: bytes,
+    *,
+    source_uri: str | None = None,
+) -> FallbackPointer:
     """Upload every file and the signature, then the pointer (readers never see a pointer
     to a version whose files are not all there)."""
     if not _VERSION.fullmatch(version):
@@ -136,10 +151,14 @@ def publish(settings: Settings, model_name: str, version: str, files: dict[str, 
         client.upload_blob(prefix + name, data, overwrite=True)
     if signature:  # absent only for an unsigned copy (REQUIRE_SIGNED_MODELS=false)
         client.upload_blob(prefix + SIGNATURE_FILE, signature, overwrite=True)
-    pointer = FallbackPointer(schema_version=POINTER_SCHEMA, model_name=model_name,
-                              version=version, files=sorted(files), source_uri=source_uri,
-                              published_at=datetime.now(UTC).isoformat())
+    pointer = FallbackPointer(
+        schema_version=POINTER_SCHEMA,
+        model_name=model_name,
+        version=version,
+        files=sorted(files),
+        source_uri=source_uri,
+        published_at=datetime.now(UTC).isoformat(),
+    )
     document: dict[str, Any] = pointer.model_dump()
-    client.upload_blob(pointer_path(model_name), json.dumps(document, indent=2).encode(),
-                       overwrite=True)
+    client.upload_blob(pointer_path(model_name), json.dumps(document, indent=2).encode(), overwrite=True)
     return pointer

@@ -119,9 +119,14 @@ def resolve(settings: Settings, ref: ModelRef) -> Resolved:
         artifact_path = (ref.ref or "model").strip("/")
         tags = mlflow_client.get_run(ref.name).data.tags
         signature = tags.get(run_signature_tag(artifact_path))
-        return Resolved(name=settings.model_name, version=None, run_id=ref.name, uri=ref.uri,
-                        artifact_path=artifact_path,
-                        signature=signature.encode() if signature else None)
+        return Resolved(
+            name=settings.model_name,
+            version=None,
+            run_id=ref.name,
+            uri=ref.uri,
+            artifact_path=artifact_path,
+            signature=signature.encode() if signature else None,
+        )
     if ref.kind == "alias":
         mv = mlflow_client.get_model_version_by_alias(ref.name, ref.ref)
         return _resolved(ref.name, mv, alias=ref.ref)
@@ -145,8 +150,10 @@ def latest_run_with_name(mlflow_client: Any, run_name: str) -> str:
     if not experiments:
         raise LoadError("the tracking server has no experiments")
     runs = mlflow_client.search_runs(
-        experiments, filter_string=f"attributes.run_name = {literal(run_name)}",
-        order_by=["attributes.start_time DESC"], max_results=1,
+        experiments,
+        filter_string=f"attributes.run_name = {literal(run_name)}",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
     )
     if not runs:
         raise LoadError(f"no run named {run_name!r}")
@@ -157,8 +164,7 @@ def reader(settings: Settings, resolved: Resolved) -> MlflowReader:
     if resolved.version is not None:
         # A concrete location, asked of *this* server: a models:/ URI would be resolved
         # through MLflow's process-global registry URI, which may name another server.
-        location = client(settings).get_model_version_download_uri(resolved.name,
-                                                                   resolved.version)
+        location = client(settings).get_model_version_download_uri(resolved.name, resolved.version)
     else:
         location = f"runs:/{resolved.run_id}/{resolved.artifact_path}"
     return MlflowReader(settings, str(location).rstrip("/"))
@@ -177,9 +183,13 @@ class MlflowReader:
         import mlflow.artifacts
 
         with tempfile.TemporaryDirectory(prefix="artifact-") as tmp:
-            local = Path(mlflow.artifacts.download_artifacts(
-                artifact_uri=posixpath.join(self._location, relative), dst_path=tmp,
-                tracking_uri=self._settings.mlflow_tracking_uri))
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=posixpath.join(self._location, relative),
+                    dst_path=tmp,
+                    tracking_uri=self._settings.mlflow_tracking_uri,
+                )
+            )
             root = Path(tmp).resolve()
             if not local.resolve().is_relative_to(root) or not local.is_file():
                 raise LoadError(f"{relative} did not download as a file inside its directory")
@@ -190,9 +200,15 @@ class MlflowReader:
 
 def _resolved(name: str, mv: Any, **extra: Any) -> Resolved:
     signature = (mv.tags or {}).get(SIGNATURE_TAG)
-    return Resolved(name=name, version=str(mv.version), run_id=mv.run_id or None,
-                    uri=f"models:/{name}/{mv.version}", source="registry",
-                    signature=signature.encode() if signature else None, **extra)
+    return Resolved(
+        name=name,
+        version=str(mv.version),
+        run_id=mv.run_id or None,
+        uri=f"models:/{name}/{mv.version}",
+        source="registry",
+        signature=signature.encode() if signature else None,
+        **extra,
+    )
 
 
 def _stage_of(mv: Any) -> str | None:

@@ -30,9 +30,13 @@ SIGNATURE_TAG = "serving.signature"
 _API = "/api/2.0/mlflow"
 _ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 # Client settings of MLflow's HTTP layer that this client does not implement.
-_UNSUPPORTED_ENV = ("MLFLOW_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_SERVER_CERT_PATH",
-                    "MLFLOW_TRACKING_CLIENT_CERT_PATH", "MLFLOW_TRACKING_AUTH",
-                    "MLFLOW_REGISTRY_URI")
+_UNSUPPORTED_ENV = (
+    "MLFLOW_TRACKING_INSECURE_TLS",
+    "MLFLOW_TRACKING_SERVER_CERT_PATH",
+    "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+    "MLFLOW_TRACKING_AUTH",
+    "MLFLOW_REGISTRY_URI",
+)
 
 
 class Unsupported(Exception):
@@ -42,12 +46,14 @@ class Unsupported(Exception):
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
     """Follow a redirect only to the same scheme, host and port (credentials go with it)."""
 
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
-                         headers: Any, newurl: str) -> urllib.request.Request | None:
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
         old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
         if (old.scheme, old.netloc) != (new.scheme, new.netloc):
-            raise LoadError("the tracking server redirected to another host; refused, so "
-                            "credentials are not sent there")
+            raise LoadError(
+                "the tracking server redirected to another host; refused, so credentials are not sent there"
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -67,8 +73,10 @@ class RestRegistry:
         self.timeout = max(1, int(settings.registry_timeout_seconds))
         self.headers = {"User-Agent": "mlflow-azure-serving"}
         token = os.environ.get("MLFLOW_TRACKING_TOKEN")
-        user, password = (os.environ.get("MLFLOW_TRACKING_USERNAME"),
-                          os.environ.get("MLFLOW_TRACKING_PASSWORD"))
+        user, password = (
+            os.environ.get("MLFLOW_TRACKING_USERNAME"),
+            os.environ.get("MLFLOW_TRACKING_PASSWORD"),
+        )
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         elif user and password:
@@ -76,8 +84,7 @@ class RestRegistry:
             self.headers["Authorization"] = f"Basic {pair}"
 
     # --- HTTP ---------------------------------------------------------------------------
-    def get(self, path: str, params: dict[str, str] | None = None,
-            limit: int | None = None) -> bytes:
+    def get(self, path: str, params: dict[str, str] | None = None, limit: int | None = None) -> bytes:
         url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
         request = urllib.request.Request(url, headers=self.headers)  # noqa: S310 - http(s) only
         try:
@@ -87,8 +94,9 @@ class RestRegistry:
             raise Unsupported(f"HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise UnreachableError(redact(f"registry unreachable: API request to {url} failed "
-                                          f"({type(reason).__name__})")) from None
+            raise UnreachableError(
+                redact(f"registry unreachable: API request to {url} failed ({type(reason).__name__})")
+            ) from None
         if limit is not None and len(data) > limit:
             raise LoadError(f"{path.rsplit('/', 1)[-1]} is larger than {limit} bytes")
         return data
@@ -105,20 +113,19 @@ class RestRegistry:
     # --- registry -----------------------------------------------------------------------
     def resolve(self, ref: ModelRef) -> Resolved:
         if ref.kind == "alias" and ref.ref:
-            mv = _version(self.get_json("/registered-models/alias",
-                                        {"name": ref.name, "alias": ref.ref}))
+            mv = _version(self.get_json("/registered-models/alias", {"name": ref.name, "alias": ref.ref}))
             return _resolved(ref.name, mv, alias=ref.ref)
         if ref.kind == "version" and ref.ref:
-            mv = _version(self.get_json("/model-versions/get",
-                                        {"name": ref.name, "version": ref.ref}))
+            mv = _version(self.get_json("/model-versions/get", {"name": ref.name, "version": ref.ref}))
             return _resolved(ref.name, mv, stage=_stage(mv))
         raise Unsupported(ref.kind)
 
     def reader(self, resolved: Resolved) -> RestReader:
         if resolved.version is None:
             raise Unsupported("run artifacts")
-        document = self.get_json("/model-versions/get-download-uri",
-                                 {"name": resolved.name, "version": resolved.version})
+        document = self.get_json(
+            "/model-versions/get-download-uri", {"name": resolved.name, "version": resolved.version}
+        )
         location = document.get("artifact_uri")
         if not isinstance(location, str):
             raise Unsupported("no artifact_uri")
@@ -159,9 +166,15 @@ def _version(document: dict[str, Any]) -> dict[str, Any]:
 def _resolved(name: str, mv: dict[str, Any], **extra: Any) -> Resolved:
     tags = {str(t.get("key")): str(t.get("value")) for t in mv.get("tags") or []}
     signature = tags.get(SIGNATURE_TAG)
-    return Resolved(name=name, version=str(mv["version"]), run_id=mv.get("run_id") or None,
-                    uri=f"models:/{name}/{mv['version']}", source="registry",
-                    signature=signature.encode() if signature else None, **extra)
+    return Resolved(
+        name=name,
+        version=str(mv["version"]),
+        run_id=mv.get("run_id") or None,
+        uri=f"models:/{name}/{mv['version']}",
+        source="registry",
+        signature=signature.encode() if signature else None,
+        **extra,
+    )
 
 
 def _stage(mv: dict[str, Any]) -> str | None:

@@ -40,8 +40,10 @@ def reader(settings: Settings, resolved: Resolved) -> tuple[trust.Reader, RunMet
         rest = RestRegistry(settings)
         return rest.reader(resolved), rest.run_metrics
     except Unsupported:
-        return (fetch_mlflow.reader(settings, resolved),
-                lambda run_id: fetch_mlflow.run_metrics(settings, run_id))
+        return (
+            fetch_mlflow.reader(settings, resolved),
+            lambda run_id: fetch_mlflow.run_metrics(settings, run_id),
+        )
 
 
 def load(settings: Settings, resolved: Resolved) -> LoadedModel:
@@ -49,8 +51,11 @@ def load(settings: Settings, resolved: Resolved) -> LoadedModel:
     files_reader, run_metrics = reader(settings, resolved)
     run_id = resolved.run_id
     # The run's metrics are informative only: fetched alongside the artifacts, not before.
-    pending = (in_daemon_thread(lambda: run_metrics(run_id), "run-metrics")
-               if run_metrics is not None and run_id else None)
+    pending = (
+        in_daemon_thread(lambda: run_metrics(run_id), "run-metrics")
+        if run_metrics is not None and run_id
+        else None
+    )
     manifest = trust.verify(settings, resolved)
     files = trust.ArtifactFiles(files_reader, manifest)
     meta = mlmodel.parse(files.read("MLmodel", mlmodel.MAX_MLMODEL_BYTES))
@@ -58,11 +63,20 @@ def load(settings: Settings, resolved: Resolved) -> LoadedModel:
     model = flavors.load(settings, meta, files, manifest.claims if manifest else None)
     signed_metrics = dict(manifest.claims.metrics) if manifest else {}
     return LoadedModel(
-        name=resolved.name, version=resolved.version, source=resolved.source, uri=resolved.uri,
-        predict_fn=model.predict_fn, schema=schema, signature=meta.signature_json,
+        name=resolved.name,
+        version=resolved.version,
+        source=resolved.source,
+        uri=resolved.uri,
+        predict_fn=model.predict_fn,
+        schema=schema,
+        signature=meta.signature_json,
         run_id=resolved.run_id or (manifest.claims.run_id if manifest else None),
-        alias=resolved.alias, stage=resolved.stage, sha256=model.sha256,
-        model_class=model.model_class, flavor=model.flavor, format=model.format,
+        alias=resolved.alias,
+        stage=resolved.stage,
+        sha256=model.sha256,
+        model_class=model.model_class,
+        flavor=model.flavor,
+        format=model.format,
         deserializer=model.deserializer,
         metrics=_result(pending, settings.registry_timeout_seconds) or signed_metrics,
         trust="signed" if manifest else "unsigned",

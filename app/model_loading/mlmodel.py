@@ -39,9 +39,14 @@ class MLmodel:
         columns = self.signature_json["inputs"] if self.signature_json else None
         if not isinstance(columns, list) or not columns:
             raise LoadError("the model signature's inputs are not a list of columns")
-        simple = all(isinstance(c, dict) and set(c) <= _SIMPLE_COLUMN_KEYS
-                     and isinstance(c.get("name"), str) and isinstance(c.get("type"), str)
-                     and c["type"] != "tensor" for c in columns)
+        simple = all(
+            isinstance(c, dict)
+            and set(c) <= _SIMPLE_COLUMN_KEYS
+            and isinstance(c.get("name"), str)
+            and isinstance(c.get("type"), str)
+            and c["type"] != "tensor"
+            for c in columns
+        )
         try:
             if simple:
                 return InputSchema.from_dict(columns)

@@ -19,7 +19,6 @@ def confined(path: object, *, what: str = "artifact path") -> str:
     if not isinstance(path, str) or not path or len(path) > MAX_PATH_CHARS:
         raise LoadError(f"the {what} is missing or too long")
     segments = path.split("/")
-    if path.startswith("/") or any(s in ("", ".", "..") or not _SEGMENT.fullmatch(s)
-                                   for s in segments):
+    if path.startswith("/") or any(s in ("", ".", "..") or not _SEGMENT.fullmatch(s) for s in segments):
         raise LoadError(f"the {what} is not a plain relative path inside the model directory")
     return path

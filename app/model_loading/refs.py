@@ -80,8 +80,7 @@ def configured(settings: Settings) -> list[tuple[str, ModelRef]]:
     if settings.model_run_id:
         refs.append(("run_id", ModelRef("run", settings.model_run_id, settings.model_artifact_path)))
     if settings.model_run_name:
-        refs.append(("run_name", ModelRef("run_name", settings.model_run_name,
-                                          settings.model_artifact_path)))
+        refs.append(("run_name", ModelRef("run_name", settings.model_run_name, settings.model_artifact_path)))
     return refs
 
 

@@ -48,10 +48,15 @@ def verify(settings: Settings, resolved: Resolved) -> VerifiedManifest | None:
     mode (REQUIRE_SIGNED_MODELS=false). A bad signature is refused in every mode."""
     if resolved.signature is None:
         if settings.require_signed_models:
-            raise LoadError(f"{resolved.uri} is not signed; refusing to load it "
-                            f"(sign it with `python -m app sign{_sign_hint(resolved)}`)")
-        log.warning("loading UNSIGNED model %s: REQUIRE_SIGNED_MODELS is off (migration only); "
-                    "only skops files with default or SKOPS_TRUSTED_TYPES types load", resolved.uri)
+            raise LoadError(
+                f"{resolved.uri} is not signed; refusing to load it "
+                f"(sign it with `python -m app sign{_sign_hint(resolved)}`)"
+            )
+        log.warning(
+            "loading UNSIGNED model %s: REQUIRE_SIGNED_MODELS is off (migration only); "
+            "only skops files with default or SKOPS_TRUSTED_TYPES types load",
+            resolved.uri,
+        )
         return None
     try:
         manifest = bundle.verify(resolved.signature, public_keys(settings))
@@ -65,12 +70,15 @@ def _match_claims(manifest: VerifiedManifest, resolved: Resolved) -> None:
     claims = manifest.claims
     if resolved.version is not None:
         if (claims.model_name, claims.version) != (resolved.name, resolved.version):
-            raise LoadError(f"the signature of {resolved.uri} was made for another model or "
-                            "version; refusing it")
-    elif claims.run_id is None or claims.run_id != resolved.run_id \
-            or claims.artifact_path != resolved.artifact_path:
-        raise LoadError(f"the signature of {resolved.uri} was made for another run artifact; "
-                        "refusing it")
+            raise LoadError(
+                f"the signature of {resolved.uri} was made for another model or version; refusing it"
+            )
+    elif (
+        claims.run_id is None
+        or claims.run_id != resolved.run_id
+        or claims.artifact_path != resolved.artifact_path
+    ):
+        raise LoadError(f"the signature of {resolved.uri} was made for another run artifact; refusing it")
 
 
 def _sign_hint(resolved: Resolved) -> str:

@@ -40,10 +40,19 @@ class ModelHolder:
         with self._lock:
             previous = self._current
             if previous is not expected and not is_newer(model, previous):
-                log.info("not swapping in %s version %s: version %s was installed meanwhile",
-                         model.name, model.version, previous.version if previous else None)
+                log.info(
+                    "not swapping in %s version %s: version %s was installed meanwhile",
+                    model.name,
+                    model.version,
+                    previous.version if previous else None,
+                )
                 return False
             self._current = model
-        log.info("serving model %s version %s from %s (was %s)", model.name, model.version,
-                 model.source, previous.version if previous else None)
+        log.info(
+            "serving model %s version %s from %s (was %s)",
+            model.name,
+            model.version,
+            model.source,
+            previous.version if previous else None,
+        )
         return True

@@ -43,9 +43,13 @@ class ModelManager:
         self._jobs = JobQueue()
         self._initial: Future[ChainResult] | None = None
         self._start_lock = threading.Lock()
-        self._scheduler = Scheduler(settings, has_model=lambda: self.current is not None,
-                                    retry=self._retry, refresh=self.refresh_once,
-                                    after_tick=self.check_fallback)
+        self._scheduler = Scheduler(
+            settings,
+            has_model=lambda: self.current is not None,
+            retry=self._retry,
+            refresh=self.refresh_once,
+            after_tick=self.check_fallback,
+        )
 
     # --- reading -----------------------------------------------------------------------
     @property
@@ -144,8 +148,11 @@ class ModelManager:
             return
         self.state.fallback = FallbackState(version, time.time(), None)
         if self.fallback_in_sync is False:
-            log.warning("the blob fallback holds version %s, but version %s is served",
-                        version, self.current.version if self.current else None)
+            log.warning(
+                "the blob fallback holds version %s, but version %s is served",
+                version,
+                self.current.version if self.current else None,
+            )
 
     # --- jobs (run on the queue's thread, one at a time) ---------------------------------
     def _chain_job(self) -> ChainResult:
@@ -154,8 +161,9 @@ class ModelManager:
             result = self.source.load_chain()
         except Exception as exc:
             log.exception("model loader crashed")
-            result = ChainResult(model=None, attempts=[
-                LoadAttempt("chain", None, "failed", f"{type(exc).__name__}: {exc}")])
+            result = ChainResult(
+                model=None, attempts=[LoadAttempt("chain", None, "failed", f"{type(exc).__name__}: {exc}")]
+            )
         state = self.state
         state.attempts = result.attempts
         if result.registry_reachable is not None:
@@ -169,8 +177,7 @@ class ModelManager:
             state.stats.load_failures += 1
             state.unavailable_reason = result.reason
             if self.current is not None:
-                log.error("reload failed, still serving version %s: %s",
-                          self.current.version, result.reason)
+                log.error("reload failed, still serving version %s: %s", self.current.version, result.reason)
             else:
                 log.error("no model could be loaded: %s", result.reason)
         return result
@@ -193,8 +200,10 @@ class ModelManager:
         except Exception as exc:  # noqa: BLE001 - the loaded model keeps serving
             failure = as_load_error(exc)
             unreachable = is_unreachable(exc) or isinstance(exc, TimeoutError)
-            self._refresh_failed(str(failure) if not isinstance(exc, TimeoutError)
-                                 else "registry timed out", unreachable=unreachable)
+            self._refresh_failed(
+                str(failure) if not isinstance(exc, TimeoutError) else "registry timed out",
+                unreachable=unreachable,
+            )
             return False
         return self._swap(model, started_from)
 

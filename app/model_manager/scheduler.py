@@ -19,9 +19,15 @@ class Scheduler:
     ``retry()`` runs one full-chain load and returns whether a model is now served;
     ``refresh()`` follows the tracked reference; ``after_tick()`` runs after each step."""
 
-    def __init__(self, settings: Settings, *, has_model: Callable[[], bool],
-                 retry: Callable[[], bool], refresh: Callable[[], object],
-                 after_tick: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        has_model: Callable[[], bool],
+        retry: Callable[[], bool],
+        refresh: Callable[[], object],
+        after_tick: Callable[[], object],
+    ) -> None:
         self._settings = settings
         self._has_model = has_model
         self._retry = retry

@@ -49,12 +49,16 @@ class ChainSource:
         return refs.tracked(self.settings)
 
     def resolve(self, ref: ModelRef) -> Resolved:
-        return call_with_deadline(lambda: loader.resolve(self.settings, ref),
-                                  self.settings.registry_timeout_seconds, "refresh")
+        return call_with_deadline(
+            lambda: loader.resolve(self.settings, ref), self.settings.registry_timeout_seconds, "refresh"
+        )
 
     def load(self, resolved: Resolved) -> LoadedModel:
-        return call_with_deadline(lambda: loader.load(self.settings, resolved),
-                                  self.settings.model_download_timeout_seconds, "refresh-load")
+        return call_with_deadline(
+            lambda: loader.load(self.settings, resolved),
+            self.settings.model_download_timeout_seconds,
+            "refresh-load",
+        )
 
     def fallback_version(self) -> str | None:
         settings = self.settings
@@ -62,5 +66,7 @@ class ChainSource:
             return None
         pointer = call_with_deadline(
             lambda: fetch_blob.read_pointer(settings, settings.model_name),
-            max(settings.registry_timeout_seconds, 5.0), "fallback-pointer")
+            max(settings.registry_timeout_seconds, 5.0),
+            "fallback-pointer",
+        )
         return pointer.version

@@ -76,8 +76,7 @@ def psi(baseline_fractions: np.ndarray, observed_fractions: np.ndarray) -> float
 def bin_fractions(values: np.ndarray, edges: list[float]) -> np.ndarray:
     """Fractions of ``values`` in the baseline bins, the outer bins open-ended."""
     inner = np.asarray(edges[1:-1], dtype=float)
-    counts = np.bincount(np.searchsorted(inner, values, side="right"),
-                         minlength=len(edges) - 1)
+    counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(edges) - 1)
     return counts / max(len(values), 1)
 
 
@@ -87,9 +86,18 @@ def compare_feature(name: str, stats: dict[str, Any], values: np.ndarray) -> Fea
     baseline = np.asarray(stats["bin_fractions"], dtype=float)
     values = values[np.isfinite(values)]
     if len(values) < MIN_ROWS:
-        return FeatureDrift(name, len(values), None, None, None, stats["mean"],
-                            float(values.mean()) if len(values) else None,
-                            "insufficient data", [], baseline.tolist())
+        return FeatureDrift(
+            name,
+            len(values),
+            None,
+            None,
+            None,
+            stats["mean"],
+            float(values.mean()) if len(values) else None,
+            "insufficient data",
+            [],
+            baseline.tolist(),
+        )
     observed = bin_fractions(values, stats["bin_edges"])
     score = psi(baseline, observed)
     ks = ks_2samp(values, np.asarray(stats["sample"], dtype=float))
@@ -100,9 +108,18 @@ def compare_feature(name: str, stats: dict[str, Any], values: np.ndarray) -> Fea
         status = "moderate"
     else:
         status = "stable"
-    return FeatureDrift(name, len(values), round(score, 6), round(float(ks.statistic), 6),
-                        pvalue, stats["mean"], float(values.mean()), status,
-                        observed.round(6).tolist(), baseline.round(6).tolist())
+    return FeatureDrift(
+        name,
+        len(values),
+        round(score, 6),
+        round(float(ks.statistic), 6),
+        pvalue,
+        stats["mean"],
+        float(values.mean()),
+        status,
+        observed.round(6).tolist(),
+        baseline.round(6).tolist(),
+    )
 
 
 # --- reading the logs -----------------------------------------------------------------------
@@ -115,8 +132,7 @@ def hour_prefixes(start: datetime, end: datetime) -> list[str]:
     return prefixes
 
 
-def read_records(settings: Settings, start: datetime, end: datetime,
-                 model_name: str) -> list[dict[str, Any]]:
+def read_records(settings: Settings, start: datetime, end: datetime, model_name: str) -> list[dict[str, Any]]:
     """Prediction log records of ``model_name`` with ``start <= time < end``."""
     from app.storage import container
 
@@ -158,15 +174,23 @@ def training_stats(settings: Settings, model_name: str, version: str) -> tuple[s
     return run_id, json.loads(Path(path).read_text())
 
 
-def build_report(settings: Settings, *, start: datetime, end: datetime,
-                 model_name: str | None = None, version: str | None = None) -> DriftReport:
+def build_report(
+    settings: Settings,
+    *,
+    start: datetime,
+    end: datetime,
+    model_name: str | None = None,
+    version: str | None = None,
+) -> DriftReport:
     name = model_name or settings.model_name
     records = read_records(settings, start, end, name)
     if version is None:
         versions = Counter(str(r["model"].get("version")) for r in records)
         if not versions:
-            raise LookupError(f"no prediction log records for {name} between "
-                              f"{start.isoformat()} and {end.isoformat()}; pass --version")
+            raise LookupError(
+                f"no prediction log records for {name} between "
+                f"{start.isoformat()} and {end.isoformat()}; pass --version"
+            )
         version = versions.most_common(1)[0][0]
     records = [r for r in records if str(r["model"].get("version")) == version]
     run_id, stats = training_stats(settings, name, version)
@@ -176,16 +200,29 @@ def build_report(settings: Settings, *, start: datetime, end: datetime,
         if feature in observed:
             features.append(compare_feature(feature, feature_stats, observed[feature]))
         else:
-            features.append(FeatureDrift(feature, 0, None, None, None, feature_stats["mean"],
-                                         None, "missing", [], feature_stats["bin_fractions"]))
-    rows = sum(int(r["rows"] if r.get("part") is None else len(r.get("outputs", [])))
-               for r in records)
-    return DriftReport(name, version, run_id, start.isoformat(), end.isoformat(), len(records),
-                       rows, features)
+            features.append(
+                FeatureDrift(
+                    feature,
+                    0,
+                    None,
+                    None,
+                    None,
+                    feature_stats["mean"],
+                    None,
+                    "missing",
+                    [],
+                    feature_stats["bin_fractions"],
+                )
+            )
+    rows = sum(int(r["rows"] if r.get("part") is None else len(r.get("outputs", []))) for r in records)
+    return DriftReport(
+        name, version, run_id, start.isoformat(), end.isoformat(), len(records), rows, features
+    )
 
 
 def parse_window(since: str | None, start: str | None, end: str | None) -> tuple[datetime, datetime]:
     """``--since 24h`` (or 90m, 7d), or explicit ISO ``--start``/``--end`` (UTC if naive)."""
+
     def iso(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -204,13 +241,17 @@ def format_table(report: DriftReport) -> str:
     def num(value: float | None, digits: int = 3) -> str:
         return "-" if value is None or math.isnan(value) else f"{value:.{digits}g}"
 
-    lines = [f"model {report.model_name} v{report.version}  {report.start} .. {report.end}  "
-             f"records={report.records} rows={report.rows}",
-             f"{'feature':<16}{'rows':>8}{'psi':>9}{'ks':>8}{'ks p':>10}{'train mean':>12}"
-             f"{'obs mean':>12}  status"]
+    lines = [
+        f"model {report.model_name} v{report.version}  {report.start} .. {report.end}  "
+        f"records={report.records} rows={report.rows}",
+        f"{'feature':<16}{'rows':>8}{'psi':>9}{'ks':>8}{'ks p':>10}{'train mean':>12}"
+        f"{'obs mean':>12}  status",
+    ]
     for f in report.features:
-        lines.append(f"{f.feature:<16}{f.rows:>8}{num(f.psi):>9}{num(f.ks_statistic):>8}"
-                     f"{num(f.ks_pvalue, 2):>10}{num(f.baseline_mean):>12}"
-                     f"{num(f.observed_mean):>12}  {f.status}")
+        lines.append(
+            f"{f.feature:<16}{f.rows:>8}{num(f.psi):>9}{num(f.ks_statistic):>8}"
+            f"{num(f.ks_pvalue, 2):>10}{num(f.baseline_mean):>12}"
+            f"{num(f.observed_mean):>12}  {f.status}"
+        )
     lines.append("drift in: " + (", ".join(report.drifted) or "none"))
     return "\n".join(lines)

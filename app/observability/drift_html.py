@@ -24,15 +24,21 @@ def _bars(feature: FeatureDrift, width: int = 240, height: int = 90) -> str:
     peak = max([*feature.baseline_fractions, *feature.observed_fractions, 1e-9])
     slot = width / bins
     color = _COLORS.get(feature.status, "#555")
-    parts = [f'<svg width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(feature.feature)} distribution">']
+    parts = [
+        f'<svg width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(feature.feature)} distribution">'
+    ]
     for i in range(bins):
-        for offset, values, fill in ((0.1, feature.baseline_fractions, "#9e9e9e"),
-                                     (0.5, feature.observed_fractions, color)):
+        for offset, values, fill in (
+            (0.1, feature.baseline_fractions, "#9e9e9e"),
+            (0.5, feature.observed_fractions, color),
+        ):
             if i < len(values):
                 bar = values[i] / peak * (height - 4)
-                parts.append(f'<rect x="{i * slot + offset * slot:.1f}" y="{height - bar:.1f}" '
-                             f'width="{slot * 0.4:.1f}" height="{bar:.1f}" fill="{fill}"/>')
+                parts.append(
+                    f'<rect x="{i * slot + offset * slot:.1f}" y="{height - bar:.1f}" '
+                    f'width="{slot * 0.4:.1f}" height="{bar:.1f}" fill="{fill}"/>'
+                )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -49,10 +55,12 @@ def render(report: DriftReport) -> str:
             f"<tr><td>{escape(f.feature)}</td><td>{f.rows}</td><td>{_cell(f.psi)}</td>"
             f"<td>{_cell(f.ks_statistic)}</td><td>{_cell(f.ks_pvalue, 2)}</td>"
             f"<td>{_cell(f.baseline_mean)}</td><td>{_cell(f.observed_mean)}</td>"
-            f'<td class="status" style="color:{color}">{escape(f.status)}</td></tr>')
+            f'<td class="status" style="color:{color}">{escape(f.status)}</td></tr>'
+        )
     charts = "".join(
-        f"<figure><figcaption>{escape(f.feature)} - PSI {_cell(f.psi)}</figcaption>{_bars(f)}"
-        "</figure>" for f in report.features)
+        f"<figure><figcaption>{escape(f.feature)} - PSI {_cell(f.psi)}</figcaption>{_bars(f)}</figure>"
+        for f in report.features
+    )
     drifted = ", ".join(escape(name) for name in report.drifted) or "none"
     title = f"Drift report: {escape(report.model_name)} v{escape(report.version)}"
     return (
@@ -63,6 +71,8 @@ def render(report: DriftReport) -> str:
         f"</code>.</p><p><strong>Drift in:</strong> {drifted}</p>"
         "<table><tr><th>feature</th><th>rows</th><th>PSI</th><th>KS</th><th>KS p</th>"
         "<th>training mean</th><th>observed mean</th><th>status</th></tr>"
-        + "".join(rows) + "</table><p>Grey: training data; colored: predictions in the window "
+        + "".join(rows)
+        + "</table><p>Grey: training data; colored: predictions in the window "
         "(fraction per training quantile bin).</p>"
-        f'<div class="charts">{charts}</div></body></html>')
+        f'<div class="charts">{charts}</div></body></html>'
+    )

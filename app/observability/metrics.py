@@ -23,21 +23,37 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 class ServingMetrics:
     def __init__(self, manager: ModelManager) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("http_requests", "HTTP requests by route, method and status",
-                                ["route", "method", "status"], registry=self.registry)
-        self.latency = Histogram("http_request_duration_seconds",
-                                 "HTTP request latency by route, method and status",
-                                 ["route", "method", "status"], buckets=_BUCKETS,
-                                 registry=self.registry)
-        self.predictions = Counter("predictions", "Rows scored, by model version and source",
-                                   ["model", "version", "source"], registry=self.registry)
-        self.logged = Counter("prediction_log_records",
-                              "Prediction log lines written or dropped (write failures), and "
-                              "records dropped because the buffer was full (overflow)",
-                              ["outcome"], registry=self.registry)
-        self.log_buffer = Gauge("prediction_log_buffer_bytes",
-                                "Bytes the prediction log holds now (limit: "
-                                "PREDICTION_LOG_MAX_BUFFER_BYTES)", registry=self.registry)
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by route, method and status",
+            ["route", "method", "status"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "predictions",
+            "Rows scored, by model version and source",
+            ["model", "version", "source"],
+            registry=self.registry,
+        )
+        self.logged = Counter(
+            "prediction_log_records",
+            "Prediction log lines written or dropped (write failures), and "
+            "records dropped because the buffer was full (overflow)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.log_buffer = Gauge(
+            "prediction_log_buffer_bytes",
+            "Bytes the prediction log holds now (limit: PREDICTION_LOG_MAX_BUFFER_BYTES)",
+            registry=self.registry,
+        )
         self.registry.register(ManagerCollector(manager))
 
     def count_logged(self, outcome: str, records: int) -> None:
@@ -48,8 +64,7 @@ class ServingMetrics:
 
     def observe_prediction(self, _request: Any, result: Any) -> None:
         model = result.model
-        self.predictions.labels(model.name, str(model.version), model.source).inc(
-            result.model_input.rows)
+        self.predictions.labels(model.name, str(model.version), model.source).inc(result.model_input.rows)
 
 
 class ManagerCollector(Collector):
@@ -60,27 +75,31 @@ class ManagerCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         m = self.manager
-        info = GaugeMetricFamily("model_info", "The model being served (value 1)",
-                                 labels=["model", "version", "source", "trust"])
+        info = GaugeMetricFamily(
+            "model_info", "The model being served (value 1)", labels=["model", "version", "source", "trust"]
+        )
         if m.current is not None:
-            info.add_metric([m.current.name, str(m.current.version), m.current.source,
-                             m.current.trust], 1)
+            info.add_metric([m.current.name, str(m.current.version), m.current.source, m.current.trust], 1)
         yield info
-        fallback = GaugeMetricFamily("model_fallback_info",
-                                     "The version the blob fallback holds (value 1)",
-                                     labels=["version"])
+        fallback = GaugeMetricFamily(
+            "model_fallback_info", "The version the blob fallback holds (value 1)", labels=["version"]
+        )
         if m.fallback.version is not None:
             fallback.add_metric([m.fallback.version], 1)
         yield fallback
-        yield GaugeMetricFamily("model_fallback_in_sync",
-                                "1 when the fallback holds the served version, 0 when not, "
-                                "-1 not yet known",
-                                value={True: 1, False: 0, None: -1}[m.fallback_in_sync])
-        yield GaugeMetricFamily("model_loaded", "1 when a model is loaded",
-                                value=1 if m.current is not None else 0)
-        reachable = GaugeMetricFamily("registry_reachable",
-                                      "1 reachable, 0 unreachable, -1 not yet known",
-                                      value={True: 1, False: 0, None: -1}[m.registry_reachable])
+        yield GaugeMetricFamily(
+            "model_fallback_in_sync",
+            "1 when the fallback holds the served version, 0 when not, -1 not yet known",
+            value={True: 1, False: 0, None: -1}[m.fallback_in_sync],
+        )
+        yield GaugeMetricFamily(
+            "model_loaded", "1 when a model is loaded", value=1 if m.current is not None else 0
+        )
+        reachable = GaugeMetricFamily(
+            "registry_reachable",
+            "1 reachable, 0 unreachable, -1 not yet known",
+            value={True: 1, False: 0, None: -1}[m.registry_reachable],
+        )
         yield reachable
         stats = m.stats
         for name, value, text in (

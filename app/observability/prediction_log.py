@@ -81,8 +81,10 @@ class PendingRecord:
         if rows * columns <= SMALL_FRAME_VALUES:  # reading dtypes costs ~70 us: not worth it
             per_row = columns * OBJECT_VALUE_BYTES
         else:
-            per_row = sum(NUMERIC_VALUE_BYTES if dtype.kind in "biufc" else OBJECT_VALUE_BYTES
-                          for dtype in self.frame.dtypes)
+            per_row = sum(
+                NUMERIC_VALUE_BYTES if dtype.kind in "biufc" else OBJECT_VALUE_BYTES
+                for dtype in self.frame.dtypes
+            )
         return RECORD_OVERHEAD_BYTES + rows * per_row + len(self.outputs) * OUTPUT_VALUE_BYTES
 
     def to_lines(self) -> list[bytes]:
@@ -90,20 +92,23 @@ class PendingRecord:
         columns = [str(c) for c in self.frame.columns]
         rows = len(self.outputs)
         parts = max(1, -(-rows // ROWS_PER_LINE))
-        head = {"time": datetime.fromtimestamp(self.time, tz=UTC).isoformat(),
-                "request_id": self.request_id, "invocation_id": self.invocation_id,
-                "route": self.route, "model": self.model,
-                "latency_ms": round(self.latency_ms, 3), "rows": rows}
+        head = {
+            "time": datetime.fromtimestamp(self.time, tz=UTC).isoformat(),
+            "request_id": self.request_id,
+            "invocation_id": self.invocation_id,
+            "route": self.route,
+            "model": self.model,
+            "latency_ms": round(self.latency_ms, 3),
+            "rows": rows,
+        }
         lines = []
         for part in range(parts):
             window = slice(part * ROWS_PER_LINE, (part + 1) * ROWS_PER_LINE)
             data = self.frame.iloc[window].to_numpy().tolist()  # one window at a time
-            record = {**head, "inputs": {"columns": columns, "data": data},
-                      "outputs": self.outputs[window]}
+            record = {**head, "inputs": {"columns": columns, "data": data}, "outputs": self.outputs[window]}
             if parts > 1:
                 record["part"] = [part + 1, parts]
-            lines.append(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY,
-                                      default=str))
+            lines.append(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY, default=str))
         return lines
 
 
@@ -154,10 +159,15 @@ class PredictionLogger:
         if rate < 1.0 and self._random.random() >= rate:
             return
         record = PendingRecord(
-            time=time.time(), request_id=request_id_var.get(),
-            invocation_id=invocation_id_var.get(), route=request.url.path,
-            model=result.model.summary(), latency_ms=result.elapsed_ms,
-            frame=result.model_input.frame, outputs=result.predictions)
+            time=time.time(),
+            request_id=request_id_var.get(),
+            invocation_id=invocation_id_var.get(),
+            route=request.url.path,
+            model=result.model.summary(),
+            latency_ms=result.elapsed_ms,
+            frame=result.model_input.frame,
+            outputs=result.predictions,
+        )
         estimate = record.held_bytes()
         with self._lock:
             full = self._held + estimate > self.max_bytes
@@ -168,9 +178,12 @@ class PredictionLogger:
                 self._pending_bytes += estimate
                 self._held += estimate
                 self._records += 1
-            wake = (full or self._records >= self.settings.prediction_log_max_records
-                    or self._pending_bytes >= EAGER_SERIALIZE_BYTES
-                    or self._held >= self.max_bytes // 2)
+            wake = (
+                full
+                or self._records >= self.settings.prediction_log_max_records
+                or self._pending_bytes >= EAGER_SERIALIZE_BYTES
+                or self._held >= self.max_bytes // 2
+            )
         del record
         self._ensure_thread()
         if wake:
@@ -179,8 +192,11 @@ class PredictionLogger:
     def _drop_overflow(self, records: int) -> None:
         """Count records that did not fit; warn once per flush interval. Holds ``_lock``."""
         if self._overflow == 0:
-            log.warning("prediction log buffer full (%d bytes held, limit %d): dropping "
-                        "records until the next write", self._held, self.max_bytes)
+            log.warning(
+                "prediction log buffer full (%d bytes held, limit %d): dropping records until the next write",
+                self._held,
+                self.max_bytes,
+            )
         self._overflow += records
         self._count("overflow", records)
 
@@ -190,8 +206,7 @@ class PredictionLogger:
             return
         with self._lock:
             if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._run, name="prediction-log",
-                                                daemon=True)
+                self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
                 self._thread.start()
                 atexit.register(self.close)
 
@@ -203,9 +218,12 @@ class PredictionLogger:
             try:
                 self.serialize_pending()
                 with self._lock:
-                    due = (time.monotonic() >= deadline or self._overflow > 0
-                           or self._records >= self.settings.prediction_log_max_records
-                           or self._held >= self.max_bytes // 2)
+                    due = (
+                        time.monotonic() >= deadline
+                        or self._overflow > 0
+                        or self._records >= self.settings.prediction_log_max_records
+                        or self._held >= self.max_bytes // 2
+                    )
                 if due and not self._stop.is_set():
                     self.flush()
                     deadline = time.monotonic() + self.settings.prediction_log_flush_seconds
@@ -255,8 +273,11 @@ class PredictionLogger:
                 self._records = 0
                 overflow, self._overflow = self._overflow, 0
             if overflow:
-                log.warning("prediction log dropped %d records since the last write "
-                            "(buffer limit %d bytes)", overflow, self.max_bytes)
+                log.warning(
+                    "prediction log dropped %d records since the last write (buffer limit %d bytes)",
+                    overflow,
+                    self.max_bytes,
+                )
             if not retry and not fresh:
                 return 0
             name = blob_name(moment, self.instance)
@@ -279,8 +300,11 @@ class PredictionLogger:
                 self._append(name, block)
             except Exception as exc:  # noqa: BLE001 - logging must never break serving
                 unwritten = len(block_lines) + len(lines)
-                log.warning("prediction log write failed (%d lines): %s", unwritten,
-                            f"{type(exc).__name__}: {_first_line(exc)}")
+                log.warning(
+                    "prediction log write failed (%d lines): %s",
+                    unwritten,
+                    f"{type(exc).__name__}: {_first_line(exc)}",
+                )
                 if retried:
                     dropped = len(block) + sum(len(line) + 1 for line in lines)
                     self._count("dropped", unwritten)
@@ -314,8 +338,11 @@ class PredictionLogger:
 
             from app.storage import container
 
-            client = container(self.settings, self.settings.prediction_log_container,
-                               timeout=max(self.settings.registry_timeout_seconds, 10.0))
+            client = container(
+                self.settings,
+                self.settings.prediction_log_container,
+                timeout=max(self.settings.registry_timeout_seconds, 10.0),
+            )
             try:
                 client.create_container()
             except HttpResponseError as exc:

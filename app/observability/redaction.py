@@ -20,7 +20,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 REDACTED = "REDACTED"
 # A parameter is secret when its (decoded, lower-cased) name contains any of these.
 _SECRET_NAME = re.compile(
-    r"code|sig|token|key|pass|pwd|secret|auth|credential|session|sas|jwt", re.IGNORECASE)
+    r"code|sig|token|key|pass|pwd|secret|auth|credential|session|sas|jwt", re.IGNORECASE
+)
 # Span attributes that hold a whole URL, and those that hold only a query string.
 URL_ATTRIBUTES = ("http.url", "url.full", "http.target")
 QUERY_ATTRIBUTES = ("url.query",)

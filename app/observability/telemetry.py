@@ -51,11 +51,13 @@ def configure_process(settings: Settings) -> bool:
             logger_name="app",
             # ?code=<function key> and other secret-named parameters never leave the process.
             span_processors=[RedactingSpanProcessor()],
-            resource=Resource.create({"service.name": "mlflow-model-serving",
-                                      "service.instance.id": settings.instance_id or ""}),
+            resource=Resource.create(
+                {"service.name": "mlflow-model-serving", "service.instance.id": settings.instance_id or ""}
+            ),
             # FastAPI is instrumented per app below; the rest are not used by this service.
-            instrumentation_options={name: {"enabled": False}
-                                     for name in ("fastapi", "django", "flask", "psycopg2")},
+            instrumentation_options={
+                name: {"enabled": False} for name in ("fastapi", "django", "flask", "psycopg2")
+            },
         )
         _configured = True
         return True
@@ -71,8 +73,9 @@ def install(app: FastAPI, settings: Settings, manager: ModelManager) -> Any | No
 
         from app.observability.redaction import redact_span_urls
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS,
-                                           server_request_hook=redact_span_urls)
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls=EXCLUDED_URLS, server_request_hook=redact_span_urls
+        )
         observer = _model_metrics(manager)
     except Exception:  # telemetry must never stop the service from serving
         log.exception("Application Insights telemetry could not be configured")
@@ -87,8 +90,9 @@ def _model_metrics(manager: ModelManager) -> Any:
     from opentelemetry.metrics import CallbackOptions, Observation
 
     meter = metrics.get_meter("app.serving")
-    predictions = meter.create_counter("predictions", unit="{row}",
-                                       description="Rows scored, by model version and source")
+    predictions = meter.create_counter(
+        "predictions", unit="{row}", description="Rows scored, by model version and source"
+    )
 
     def model_state(_: CallbackOptions) -> list[Observation]:
         current = manager.current
@@ -99,20 +103,30 @@ def _model_metrics(manager: ModelManager) -> Any:
 
     def counters(_: CallbackOptions) -> list[Observation]:
         stats = manager.stats
-        return [Observation(value, {"event": name}) for name, value in (
-            ("loads", stats.loads), ("load_failures", stats.load_failures),
-            ("swaps", stats.swaps), ("fallback_loads", stats.fallback_loads),
-            ("refreshes", stats.refreshes), ("refresh_failures", stats.refresh_failures))]
+        return [
+            Observation(value, {"event": name})
+            for name, value in (
+                ("loads", stats.loads),
+                ("load_failures", stats.load_failures),
+                ("swaps", stats.swaps),
+                ("fallback_loads", stats.fallback_loads),
+                ("refreshes", stats.refreshes),
+                ("refresh_failures", stats.refresh_failures),
+            )
+        ]
 
-    meter.create_observable_gauge("model_state", callbacks=[model_state],
-                                  description="model_loaded (0/1), registry_reachable (1/0/-1)")
-    meter.create_observable_counter("model_events", callbacks=[counters],
-                                    description="Model loads, failures, swaps, fallbacks, refreshes")
+    meter.create_observable_gauge(
+        "model_state", callbacks=[model_state], description="model_loaded (0/1), registry_reachable (1/0/-1)"
+    )
+    meter.create_observable_counter(
+        "model_events", callbacks=[counters], description="Model loads, failures, swaps, fallbacks, refreshes"
+    )
 
     def observe(_request: Any, result: Any) -> None:
         model = result.model
-        predictions.add(result.model_input.rows, {"model": model.name,
-                                                  "version": str(model.version),
-                                                  "source": model.source})
+        predictions.add(
+            result.model_input.rows,
+            {"model": model.name, "version": str(model.version), "source": model.source},
+        )
 
     return observe

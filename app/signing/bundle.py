@@ -73,10 +73,15 @@ def statement(files: Mapping[str, str], claims: ServingClaims, subject: str) -> 
         "subject": [{"name": subject, "digest": {"sha256": root_digest(files)}}],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
-            "resources": [{"name": name, "algorithm": "sha256", "digest": files[name]}
-                          for name in sorted(files)],
-            "serialization": {"ignore_paths": IGNORE_PATHS, "hash_type": "sha256",
-                              "allow_symlinks": False, "method": "files"},
+            "resources": [
+                {"name": name, "algorithm": "sha256", "digest": files[name]} for name in sorted(files)
+            ],
+            "serialization": {
+                "ignore_paths": IGNORE_PATHS,
+                "hash_type": "sha256",
+                "allow_symlinks": False,
+                "method": "files",
+            },
             "serving": claims.as_dict(),
         },
     }
@@ -101,8 +106,13 @@ def make_bundle(payload: bytes, signature_der: bytes, public_key: PublicKey) -> 
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def sign(files: Mapping[str, str], claims: ServingClaims, subject: str,
-         public_key: PublicKey, sign_der: Callable[[bytes], bytes]) -> bytes:
+def sign(
+    files: Mapping[str, str],
+    claims: ServingClaims,
+    subject: str,
+    public_key: PublicKey,
+    sign_der: Callable[[bytes], bytes],
+) -> bytes:
     """A bundle over ``files`` and ``claims``; ``sign_der`` signs bytes (ECDSA, DER)."""
     payload = statement(files, claims, subject)
     return make_bundle(payload, sign_der(pae(payload)), public_key)
@@ -128,12 +138,13 @@ def verify(bundle: bytes, keys: Iterable[PublicKey]) -> VerifiedManifest:
     signatures = envelope.get("signatures")
     if not isinstance(signatures, list) or not signatures:
         raise SignatureError("the bundle holds no signature")
-    hint = _object(_object(document.get("verificationMaterial"), "verificationMaterial")
-                   .get("publicKey", {}), "verificationMaterial.publicKey").get("hint")
+    hint = _object(
+        _object(document.get("verificationMaterial"), "verificationMaterial").get("publicKey", {}),
+        "verificationMaterial.publicKey",
+    ).get("hint")
     candidates = [k for k in keys if key_hint(k) == hint] if hint else keys
     if not candidates:
-        raise SignatureError("signed by a key that is not configured (unknown key "
-                             f"{str(hint)[:12]}...)")
+        raise SignatureError(f"signed by a key that is not configured (unknown key {str(hint)[:12]}...)")
     signed = pae(payload)
     for entry in signatures[:4]:
         sig = _b64(_object(entry, "signature").get("sig"), "signature.sig")
@@ -158,8 +169,13 @@ def _manifest(payload: bytes, key_id: str) -> VerifiedManifest:
     for resource in resources:
         item = _object(resource, "resource")
         name, digest = item.get("name"), item.get("digest")
-        if item.get("algorithm") != "sha256" or not isinstance(digest, str) \
-                or not _HEX64.fullmatch(digest) or not isinstance(name, str) or name in files:
+        if (
+            item.get("algorithm") != "sha256"
+            or not isinstance(digest, str)
+            or not _HEX64.fullmatch(digest)
+            or not isinstance(name, str)
+            or name in files
+        ):
             raise SignatureError("the signed file list is malformed")
         files[name] = digest
     subjects = document.get("subject")
@@ -169,8 +185,7 @@ def _manifest(payload: bytes, key_id: str) -> VerifiedManifest:
     if subject_digest.get("sha256") != root_digest(files):
         raise SignatureError("the signed file list does not match its root digest")
     if "serving" not in predicate:
-        raise SignatureError("the signature carries no serving claims (sign it with "
-                             "`python -m app sign`)")
+        raise SignatureError("the signature carries no serving claims (sign it with `python -m app sign`)")
     try:
         claims = ServingClaims.from_dict(_object(predicate["serving"], "predicate.serving"))
     except ValueError as exc:

@@ -40,13 +40,17 @@ class ServingClaims:
         if data.get("schema") != CLAIMS_SCHEMA:
             raise ValueError(f"unknown claims schema {data.get('schema')!r}")
         types = data.get("trusted_types", [])
-        if not isinstance(types, list) or len(types) > _MAX_TYPES \
-                or not all(isinstance(t, str) and t for t in types):
+        if (
+            not isinstance(types, list)
+            or len(types) > _MAX_TYPES
+            or not all(isinstance(t, str) and t for t in types)
+        ):
             raise ValueError("trusted_types must be a list of type names")
         metrics = data.get("metrics", {})
         if not isinstance(metrics, dict) or not all(
-                isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
-                and math.isfinite(v) for k, v in metrics.items()):
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for k, v in metrics.items()
+        ):
             raise ValueError("metrics must map names to finite numbers")
         return cls(
             model_name=_text(data, "model_name", required=True),

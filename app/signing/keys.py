@@ -50,8 +50,7 @@ def _hash_for(key: PublicKey) -> object:
 def pem(key: PublicKey) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def key_hint(key: PublicKey) -> str:
@@ -94,8 +93,9 @@ def _parse(value: str) -> tuple[PublicKey, ...]:
             try:
                 text = Path(item).expanduser().read_bytes()
             except OSError:
-                raise KeyConfigError("MODEL_SIGNING_PUBLIC_KEYS holds neither PEM public keys nor "
-                                "readable PEM file paths") from None
+                raise KeyConfigError(
+                    "MODEL_SIGNING_PUBLIC_KEYS holds neither PEM public keys nor readable PEM file paths"
+                ) from None
             found = _PEM_BLOCK.findall(text)
             if not found:
                 raise KeyConfigError(f"{Path(item).name} holds no PEM public key")
@@ -140,8 +140,10 @@ def generate(directory: Path) -> tuple[Path, Path]:
     private, public = directory / "private.pem", directory / "public.pem"
     key = ec.generate_private_key(ec.SECP256R1())
     private.touch(mode=0o600, exist_ok=False)
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     public.write_bytes(pem(key.public_key()))
     return private, public

@@ -15,10 +15,15 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 # A Key Vault (or Managed HSM) key id: https://<vault host>/keys/<name>[/<version>].
-_VAULT_KEY = re.compile(r"https://(?P<vault>[A-Za-z0-9.\-]+(?::\d+)?)/keys/(?P<name>[A-Za-z0-9-]+)"
-                        r"(?:/(?P<version>[0-9a-f]{32}))?/?")
-_CURVE_ALGORITHMS = {"secp256r1": ("ES256", hashlib.sha256), "secp384r1": ("ES384", hashlib.sha384),
-                     "secp521r1": ("ES512", hashlib.sha512)}
+_VAULT_KEY = re.compile(
+    r"https://(?P<vault>[A-Za-z0-9.\-]+(?::\d+)?)/keys/(?P<name>[A-Za-z0-9-]+)"
+    r"(?:/(?P<version>[0-9a-f]{32}))?/?"
+)
+_CURVE_ALGORITHMS = {
+    "secp256r1": ("ES256", hashlib.sha256),
+    "secp384r1": ("ES384", hashlib.sha384),
+    "secp521r1": ("ES512", hashlib.sha512),
+}
 
 
 class Signer(Protocol):
@@ -56,8 +61,10 @@ class KeyVaultSigner:
 
         match = _VAULT_KEY.fullmatch(key_id)
         if match is None:
-            raise KeyConfigError("MODEL_SIGNING_KEY is not a Key Vault key URL "
-                                 "(https://<vault>.vault.azure.net/keys/<name>[/<version>])")
+            raise KeyConfigError(
+                "MODEL_SIGNING_KEY is not a Key Vault key URL "
+                "(https://<vault>.vault.azure.net/keys/<name>[/<version>])"
+            )
         keys = KeyClient(f"https://{match['vault']}", credential, **client_options)
         key = keys.get_key(match["name"], match["version"])
         self._public = _jwk_public_key(key.key)
@@ -82,8 +89,9 @@ def raw_to_der(signature: bytes) -> bytes:
     if not signature or len(signature) % 2:
         raise ValueError("an ECDSA r||s signature has an even, non-zero length")
     half = len(signature) // 2
-    return encode_dss_signature(int.from_bytes(signature[:half], "big"),
-                                int.from_bytes(signature[half:], "big"))
+    return encode_dss_signature(
+        int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+    )
 
 
 def _jwk_public_key(jwk: Any) -> PublicKey:
@@ -94,8 +102,7 @@ def _jwk_public_key(jwk: Any) -> PublicKey:
     curve = curves.get(str(getattr(crv, "value", crv)))  # the SDK gives a KeyCurveName enum
     if curve is None or jwk.x is None or jwk.y is None:
         raise KeyConfigError("the Key Vault key is not an EC key on P-256, P-384 or P-521")
-    numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(jwk.x, "big"),
-                                            int.from_bytes(jwk.y, "big"), curve)
+    numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(jwk.x, "big"), int.from_bytes(jwk.y, "big"), curve)
     return numbers.public_key()
 
 
@@ -103,8 +110,9 @@ def signer_from_settings(settings: Settings) -> Signer:
     """The operator's signer from MODEL_SIGNING_KEY: a PEM file path or a Key Vault key URL."""
     value = settings.model_signing_key
     if not value:
-        raise KeyConfigError("no signing key: set MODEL_SIGNING_KEY to a PEM private key file "
-                             "or an Azure Key Vault key URL")
+        raise KeyConfigError(
+            "no signing key: set MODEL_SIGNING_KEY to a PEM private key file or an Azure Key Vault key URL"
+        )
     if value.startswith("https://"):
         from app.storage import credential
 

@@ -23,8 +23,10 @@ def test_targets_and_table() -> None:
         "latency_1row_p50_ms": {"project_http": 2.0, "mlflow_serve": 8.0},
         "latency_1row_p99_ms": {},
         "batch_10k_rows_per_s": {"project_http": 500_000.0, "mlflow_serve": 100_000.0},
-        "concurrent_32": {"project_http": {"rps": 400.0, "errors": 0},
-                          "mlflow_serve": {"rps": 150.0, "errors": 0}},
+        "concurrent_32": {
+            "project_http": {"rps": 400.0, "errors": 0},
+            "mlflow_serve": {"rps": 150.0, "errors": 0},
+        },
         "rss_mb": {"project": 300.0, "mlflow_serve": 290.0},
     }
     rows = {row["target"]: row for row in stats.evaluate_targets(results)}
@@ -44,16 +46,25 @@ def test_tiny_run_project_paths_equal_raw_predict(champion: dict[str, Any], tmp_
     from benchmarks import stack
 
     settings = champion["settings"]
-    st = stack.Stack(tmp_path, None, None, version=champion["version"],  # type: ignore[arg-type]
-                     name=champion["name"], base_settings=settings)
+    st = stack.Stack(
+        tmp_path,
+        None,
+        None,
+        version=champion["version"],  # type: ignore[arg-type]
+        name=champion["name"],
+        base_settings=settings,
+    )
     model_file = stack.download_model_file(st, tmp_path / "model")
     run = runner.Run(runner.MODES["tiny"], tmp_path, log=lambda _: None)
     run.results["meta"] = {}
     run.raw_predict(skops.io.loads(model_file.read_bytes(), trusted=None))
     run.project_shim(st)
     matches = run.results["predictions_match"]
-    assert matches["project_shim"] == {"match": True, "max_abs_diff": matches["project_shim"][
-        "max_abs_diff"], "batch_checked": True}
+    assert matches["project_shim"] == {
+        "match": True,
+        "max_abs_diff": matches["project_shim"]["max_abs_diff"],
+        "batch_checked": True,
+    }
     assert matches["project_shim"]["max_abs_diff"] <= runner.TOLERANCE
     assert run.results["meta"]["project_model_source"] == "registry"
     assert run.results["latency_1row_p50_ms"]["project_shim"] > 0

@@ -49,10 +49,15 @@ def _xgb_booster(objective: str) -> Callable[..., Any]:
         import mlflow.xgboost
         import xgboost
 
-        booster = xgboost.train({"objective": objective, "max_depth": 3, "eta": 0.3},
-                                xgboost.DMatrix(x, label=y), num_boost_round=20)
-        return mlflow.xgboost.log_model(booster, **common, signature=_signature(
-            x, booster.predict(xgboost.DMatrix(x.head(5)))))
+        booster = xgboost.train(
+            {"objective": objective, "max_depth": 3, "eta": 0.3},
+            xgboost.DMatrix(x, label=y),
+            num_boost_round=20,
+        )
+        return mlflow.xgboost.log_model(
+            booster, **common, signature=_signature(x, booster.predict(xgboost.DMatrix(x.head(5))))
+        )
+
     return log
 
 
@@ -62,8 +67,8 @@ def _xgb_sklearn(kind: str) -> Callable[..., Any]:
         import xgboost
 
         model = getattr(xgboost, kind)(n_estimators=20, max_depth=3).fit(x, y)
-        return mlflow.xgboost.log_model(model, **common,
-                                        signature=_signature(x, model.predict(x.head(5))))
+        return mlflow.xgboost.log_model(model, **common, signature=_signature(x, model.predict(x.head(5))))
+
     return log
 
 
@@ -72,10 +77,15 @@ def _lgb_booster(objective: str) -> Callable[..., Any]:
         import lightgbm
         import mlflow.lightgbm
 
-        booster = lightgbm.train({"objective": objective, "num_leaves": 15, "verbose": -1},
-                                 lightgbm.Dataset(x, label=y), num_boost_round=20)
-        return mlflow.lightgbm.log_model(booster, **common,
-                                         signature=_signature(x, booster.predict(x.head(5))))
+        booster = lightgbm.train(
+            {"objective": objective, "num_leaves": 15, "verbose": -1},
+            lightgbm.Dataset(x, label=y),
+            num_boost_round=20,
+        )
+        return mlflow.lightgbm.log_model(
+            booster, **common, signature=_signature(x, booster.predict(x.head(5)))
+        )
+
     return log
 
 
@@ -85,8 +95,13 @@ def _lgb_sklearn(serialization_format: str) -> Callable[..., Any]:
         import mlflow.lightgbm
 
         model = lightgbm.LGBMClassifier(n_estimators=20, num_leaves=15, verbose=-1).fit(x, y)
-        return mlflow.lightgbm.log_model(model, **common, serialization_format=serialization_format,
-                                         signature=_signature(x, model.predict(x.head(5))))
+        return mlflow.lightgbm.log_model(
+            model,
+            **common,
+            serialization_format=serialization_format,
+            signature=_signature(x, model.predict(x.head(5))),
+        )
+
     return log
 
 
@@ -100,6 +115,7 @@ def _onnx(task: str) -> Callable[..., Any]:
         pipeline = build_pipeline(1.0, MODEL_TYPES[task][0], task).fit(x, y)  # type: ignore[arg-type]
         graph = to_onnx(pipeline, x)
         return mlflow.onnx.log_model(graph, **common, signature=_signature(x, None))
+
     return log
 
 
@@ -109,30 +125,56 @@ def _signature(x: pd.DataFrame, y: Any) -> Any:
     return infer_signature(x, y)
 
 
-CASES = {case.key: case for case in (
-    Case("xgb-booster-regression", "xgboost", "ubj", "native", "regression",
-         _xgb_booster("reg:squarederror")),
-    Case("xgb-booster-binary", "xgboost", "ubj", "native", "classification",
-         _xgb_booster("binary:logistic")),  # a Booster returns probabilities
-    Case("xgb-regressor", "xgboost", "ubj", "native", "regression", _xgb_sklearn("XGBRegressor")),
-    Case("xgb-classifier", "xgboost", "ubj", "native", "classification",
-         _xgb_sklearn("XGBClassifier")),
-    Case("lgb-booster-regression", "lightgbm", "text", "native", "regression",
-         _lgb_booster("regression")),
-    Case("lgb-booster-binary", "lightgbm", "text", "native", "classification",
-         _lgb_booster("binary")),
-    Case("lgb-classifier-skops", "lightgbm", "skops", "skops", "classification",
-         _lgb_sklearn("skops")),
-    Case("lgb-classifier-pickle", "lightgbm", "cloudpickle", "pickle", "classification",
-         _lgb_sklearn("cloudpickle"), pickle=True),
-    Case("onnx-regression", "onnx", "onnx", "native", "regression", _onnx("regression")),
-    Case("onnx-classifier", "onnx", "onnx", "native", "classification", _onnx("classification")),
-)}
+CASES = {
+    case.key: case
+    for case in (
+        Case(
+            "xgb-booster-regression",
+            "xgboost",
+            "ubj",
+            "native",
+            "regression",
+            _xgb_booster("reg:squarederror"),
+        ),
+        Case(
+            "xgb-booster-binary",
+            "xgboost",
+            "ubj",
+            "native",
+            "classification",
+            _xgb_booster("binary:logistic"),
+        ),  # a Booster returns probabilities
+        Case("xgb-regressor", "xgboost", "ubj", "native", "regression", _xgb_sklearn("XGBRegressor")),
+        Case("xgb-classifier", "xgboost", "ubj", "native", "classification", _xgb_sklearn("XGBClassifier")),
+        Case(
+            "lgb-booster-regression", "lightgbm", "text", "native", "regression", _lgb_booster("regression")
+        ),
+        Case("lgb-booster-binary", "lightgbm", "text", "native", "classification", _lgb_booster("binary")),
+        Case("lgb-classifier-skops", "lightgbm", "skops", "skops", "classification", _lgb_sklearn("skops")),
+        Case(
+            "lgb-classifier-pickle",
+            "lightgbm",
+            "cloudpickle",
+            "pickle",
+            "classification",
+            _lgb_sklearn("cloudpickle"),
+            pickle=True,
+        ),
+        Case("onnx-regression", "onnx", "onnx", "native", "regression", _onnx("regression")),
+        Case("onnx-classifier", "onnx", "onnx", "native", "classification", _onnx("classification")),
+    )
+}
 NATIVE = [key for key, case in CASES.items() if case.deserializer == "native"]
 
 
-def log_case(settings: Settings, case: Case, *, sign: bool = True, alias: str | None = "champion",
-             name: str | None = None) -> Logged:
+def log_case(
+    settings: Settings,
+    case: Case,
+    *,
+    sign: bool = True,
+    alias: str | None = "champion",
+    name: str | None = None,
+) -> Logged:
     """Fit, log with MLflow's own log_model, register, sign (unless ``sign`` is False) and
     alias one case as a new model (or a new version of ``name``)."""
     import mlflow
@@ -145,8 +187,7 @@ def log_case(settings: Settings, case: Case, *, sign: bool = True, alias: str | 
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment("flavors")
     with mlflow.start_run():
-        info = case.log(x, y, {"name": "model", "input_example": x.head(3),
-                               "registered_model_name": name})
+        info = case.log(x, y, {"name": "model", "input_example": x.head(3), "registered_model_name": name})
     version = str(info.registered_model_version)
     if sign:
         sign_version(settings, name, version, allow_pickle_format=case.pickle)
@@ -185,5 +226,4 @@ def _pickle_allowed(allowed: bool) -> Any:
 
 
 def split_body(frame: pd.DataFrame) -> dict[str, Any]:
-    return {"dataframe_split": {"columns": list(frame.columns),
-                                "data": frame.to_numpy().tolist()}}
+    return {"dataframe_split": {"columns": list(frame.columns), "data": frame.to_numpy().tolist()}}

@@ -15,8 +15,9 @@ from benchmarks import flavors, inproc, runner, stack
 
 
 @pytest.mark.parametrize("flavor", ["xgboost", "lightgbm", "onnx"])
-def test_tiny_run_of_a_flavor_matches_its_raw_model(flavor: str, settings_factory: Callable[..., Any],
-                                                    tmp_path: Path) -> None:
+def test_tiny_run_of_a_flavor_matches_its_raw_model(
+    flavor: str, settings_factory: Callable[..., Any], tmp_path: Path
+) -> None:
     name = f"bench-{flavor}-{uuid.uuid4().hex[:6]}"
     settings = settings_factory(model_name=name)
     st = stack.Stack(tmp_path, None, None, name=name, base_settings=settings)  # type: ignore[arg-type]

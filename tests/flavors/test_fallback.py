@@ -21,20 +21,23 @@ FALLBACK_CASES = [*NATIVE, "lgb-classifier-skops"]
 def published(request: pytest.FixtureRequest, settings_factory: Callable[..., Any]) -> Logged:
     settings = settings_factory()
     logged = log_case(settings, CASES[request.param])
-    publish_version(settings.model_copy(update={"model_name": logged.name}), logged.name,
-                    logged.version)
+    publish_version(settings.model_copy(update={"model_name": logged.name}), logged.name, logged.version)
     return logged
 
 
 def _registry_down(settings_factory: Callable[..., Any], logged: Logged) -> Any:
     from devstack.services import free_port
 
-    return settings_factory(model_name=logged.name, registry_timeout_seconds=2.0,
-                            mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
+    return settings_factory(
+        model_name=logged.name,
+        registry_timeout_seconds=2.0,
+        mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}",
+    )
 
 
-def test_registry_down_serves_the_fallback(published: Logged, settings_factory: Callable[..., Any],
-                                           shim_factory: Callable[..., Any]) -> None:
+def test_registry_down_serves_the_fallback(
+    published: Logged, settings_factory: Callable[..., Any], shim_factory: Callable[..., Any]
+) -> None:
     expected = mlflow_predictions(settings_factory(), published, published.frame)
     settings = _registry_down(settings_factory, published)
     shim = shim_factory(settings)
@@ -43,8 +46,12 @@ def test_registry_down_serves_the_fallback(published: Logged, settings_factory: 
     assert response.json() == {"predictions": expected}
     assert response.headers["x-model-source"] == "blob_fallback"
     info = shim.get("/model/info").json()
-    assert (info["source"], info["version"], info["flavor"], info["trust"]) == \
-        ("blob_fallback", published.version, published.case.flavor, "signed")
+    assert (info["source"], info["version"], info["flavor"], info["trust"]) == (
+        "blob_fallback",
+        published.version,
+        published.case.flavor,
+        "signed",
+    )
     assert info["load_attempts"][0]["outcome"] == "failed"
 
 
@@ -53,11 +60,16 @@ def test_fallback_holds_every_signed_file(published: Logged, settings_factory: C
     from app.model_loading.refs import ModelRef
 
     settings = settings_factory(model_name=published.name)
-    manifest = trust.verify(settings, loader.resolve(settings, ModelRef("version", published.name,
-                                                                        published.version)))
+    manifest = trust.verify(
+        settings, loader.resolve(settings, ModelRef("version", published.name, published.version))
+    )
     assert manifest is not None
-    blobs = {b.name for b in container(settings, settings.fallback_container).list_blobs(
-        name_starts_with=f"{published.name}/{published.version}/")}
+    blobs = {
+        b.name
+        for b in container(settings, settings.fallback_container).list_blobs(
+            name_starts_with=f"{published.name}/{published.version}/"
+        )
+    }
     prefix = f"{published.name}/{published.version}/"
     assert {b.removeprefix(prefix) for b in blobs} == {*manifest.files, "model.sig"}
 
@@ -95,8 +107,9 @@ def _attackers_model(logged: Logged) -> bytes:
     if flavor == "xgboost":
         import xgboost
 
-        booster = xgboost.train({"objective": "reg:squarederror"},
-                                xgboost.DMatrix(frame, label=target * 1e6), num_boost_round=2)
+        booster = xgboost.train(
+            {"objective": "reg:squarederror"}, xgboost.DMatrix(frame, label=target * 1e6), num_boost_round=2
+        )
         return bytes(booster.save_raw("ubj"))
     if flavor == "lightgbm":
         import lightgbm
@@ -104,10 +117,14 @@ def _attackers_model(logged: Logged) -> bytes:
         if logged.case.format == "skops":
             import skops.io
 
-            return skops.io.dumps(lightgbm.LGBMClassifier(n_estimators=2, min_child_samples=1,
-                                                          verbose=-1).fit(frame, target))
-        booster = lightgbm.train({"objective": "regression", "verbose": -1, "min_data_in_leaf": 1},
-                                 lightgbm.Dataset(frame, label=target * 1e6), num_boost_round=2)
+            return skops.io.dumps(
+                lightgbm.LGBMClassifier(n_estimators=2, min_child_samples=1, verbose=-1).fit(frame, target)
+            )
+        booster = lightgbm.train(
+            {"objective": "regression", "verbose": -1, "min_data_in_leaf": 1},
+            lightgbm.Dataset(frame, label=target * 1e6),
+            num_boost_round=2,
+        )
         return booster.model_to_string().encode()
     from sklearn.linear_model import LinearRegression
 

@@ -28,19 +28,20 @@ def _alias(settings: Any, name: str, version: str) -> None:
 
 
 def test_unsigned_native_model_loads_only_in_migration_mode(
-        settings_factory: Callable[..., Any], shim_factory: Callable[..., Any]) -> None:
+    settings_factory: Callable[..., Any], shim_factory: Callable[..., Any]
+) -> None:
     settings = settings_factory()
     logged = log_case(settings, CASES["lgb-booster-regression"], sign=False)
     strict = load_chain(settings_factory(model_name=logged.name, fallback_enabled=False))
     assert strict.model is None and "is not signed" in strict.reason
-    migration = settings_factory(model_name=logged.name, fallback_enabled=False,
-                                 require_signed_models=False)
+    migration = settings_factory(model_name=logged.name, fallback_enabled=False, require_signed_models=False)
     info = shim_factory(migration).get("/model/info").json()
     assert (info["trust"], info["flavor"], info["deserializer"]) == ("unsigned", "lightgbm", "native")
 
 
 def test_xgboost_model_class_outside_the_list_is_never_constructed(
-        settings_factory: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_factory: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """MLflow's own xgboost loader instantiates whatever class MLmodel names; here a registry
     writer names one whose constructor writes a marker. Neither signing nor a migration-mode
     load constructs it."""
@@ -58,15 +59,17 @@ def test_xgboost_model_class_outside_the_list_is_never_constructed(
 
     with pytest.raises(signing.SigningRefused, match=r"loads only xgboost\.core\.Booster"):
         signing.sign_version(settings, name, version)
-    result = load_chain(settings_factory(model_name=name, fallback_enabled=False,
-                                         require_signed_models=False))
+    result = load_chain(
+        settings_factory(model_name=name, fallback_enabled=False, require_signed_models=False)
+    )
     assert result.model is None
     assert "names the XGBoost model class 'tests.flavors.evil.Evil'" in result.reason
     assert not marker.exists()
 
 
 def test_onnx_external_data_outside_the_model_directory_is_never_read(
-        settings_factory: Callable[..., Any], tmp_path: Path) -> None:
+    settings_factory: Callable[..., Any], tmp_path: Path
+) -> None:
     """An ONNX graph whose weights point at a file outside its directory (absolute or ../):
     the server writes only the model's own files to a private directory and onnxruntime
     refuses the path, signed or not; the outside file's values never reach a prediction."""
@@ -80,10 +83,15 @@ def test_onnx_external_data_outside_the_model_directory_is_never_read(
     directory = _download(settings, logged.name, logged.version, tmp_path / "dl")
     weights = numpy_helper.from_array(np.zeros((1, 10), dtype=np.float32), "W")
     graph = helper.make_graph(
-        [helper.make_node("Add", ["input", "W"], ["sum"]),
-         helper.make_node("ReduceSum", ["sum"], ["variable"], axes=[1], keepdims=1)], "leak",
+        [
+            helper.make_node("Add", ["input", "W"], ["sum"]),
+            helper.make_node("ReduceSum", ["sum"], ["variable"], axes=[1], keepdims=1),
+        ],
+        "leak",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 10])],
-        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])], [weights])
+        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])],
+        [weights],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
 
     def register_with_weights_at(location: str) -> str:
@@ -104,15 +112,17 @@ def test_onnx_external_data_outside_the_model_directory_is_never_read(
     inside = load_chain(settings_factory(model_name=name, fallback_enabled=False))
     assert inside.model is not None, inside.reason
     frame = logged.frame.head(2)
-    assert [r["variable"] for r in inside.model.predict(frame)] == \
-        pytest.approx((frame.sum(axis=1) + 70.0).tolist(), rel=1e-5)
+    assert [r["variable"] for r in inside.model.predict(frame)] == pytest.approx(
+        (frame.sum(axis=1) + 70.0).tolist(), rel=1e-5
+    )
     (directory / "weights.bin").unlink()
 
     for location in ("../../../../../../../../../../" + str(outside).lstrip("/"), str(outside)):
         name = register_with_weights_at(location)
         version = "1"
-        migration = load_chain(settings_factory(model_name=name, fallback_enabled=False,
-                                                require_signed_models=False))
+        migration = load_chain(
+            settings_factory(model_name=name, fallback_enabled=False, require_signed_models=False)
+        )
         assert migration.model is None
         assert "onnxruntime could not load model.onnx" in migration.reason
         signing.sign_version(settings, name, version)  # the operator signs it by mistake
@@ -129,5 +139,8 @@ def test_lightgbm_skops_signs_with_the_types_mlflow_trusts(settings_factory: Cal
     logged = log_case(settings, case, sign=False, alias=None)
     result = signing.sign_version(settings, logged.name, logged.version)
     assert (result.claims.flavor, result.claims.format) == ("lightgbm", "skops")
-    assert set(result.claims.trusted_types) == {"collections.OrderedDict", "lightgbm.basic.Booster",
-                                                "lightgbm.sklearn.LGBMClassifier"}
+    assert set(result.claims.trusted_types) == {
+        "collections.OrderedDict",
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
+    }

@@ -40,24 +40,39 @@ print(json.dumps({"status": response.status_code, "body": json.loads(response.ge
 """
 
 
-def _serve_in_fresh_worker(settings: Any, body: dict[str, Any], blocked: tuple[str, ...] = (),
-                           flavor: str = "sklearn") -> Any:
+def _serve_in_fresh_worker(
+    settings: Any, body: dict[str, Any], blocked: tuple[str, ...] = (), flavor: str = "sklearn"
+) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MODEL_"))}
-    env.update({
-        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "MODEL_NAME": settings.model_name,
-        "MODEL_ALIAS": "champion", "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
-        "MODEL_FALLBACK_ENABLED": "false", "FUNCTIONS_AUTH_LEVEL": "ANONYMOUS",
-        "FUNCTIONS_WORKER_RUNTIME": "python", "LOG_LEVEL": "WARNING", "MODEL_REFRESH_SECONDS": "0",
-        "MODEL_FLAVOR": flavor,
-    })
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(body), json.dumps(blocked)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    env.update(
+        {
+            "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+            "MODEL_NAME": settings.model_name,
+            "MODEL_ALIAS": "champion",
+            "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
+            "MODEL_FALLBACK_ENABLED": "false",
+            "FUNCTIONS_AUTH_LEVEL": "ANONYMOUS",
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "LOG_LEVEL": "WARNING",
+            "MODEL_REFRESH_SECONDS": "0",
+            "MODEL_FLAVOR": flavor,
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, json.dumps(body), json.dumps(blocked)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_sklearn_cold_start_imports_no_other_flavor_library(
-        champion: dict[str, Any], settings_factory: Callable[..., Any]) -> None:
+    champion: dict[str, Any], settings_factory: Callable[..., Any]
+) -> None:
     from tests.support.models import ROW
 
     out = _serve_in_fresh_worker(champion["settings"], {"instances": [ROW]})
@@ -65,17 +80,24 @@ def test_sklearn_cold_start_imports_no_other_flavor_library(
     assert {m.split(".")[0] for m in out["imported"]} == {"skops", "sklearn"}
 
 
-@pytest.mark.parametrize(("key", "expected"), [
-    ("xgb-regressor", {"xgboost", "sklearn"}),  # XGBoost imports scikit-learn itself
-    ("lgb-booster-regression", {"lightgbm", "sklearn"}),  # so does LightGBM
-    ("onnx-regression", {"onnxruntime"}),
-])
-def test_a_flavor_imports_only_its_own_library(key: str, expected: set[str],
-                                               settings_factory: Callable[..., Any]) -> None:
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("xgb-regressor", {"xgboost", "sklearn"}),  # XGBoost imports scikit-learn itself
+        ("lgb-booster-regression", {"lightgbm", "sklearn"}),  # so does LightGBM
+        ("onnx-regression", {"onnxruntime"}),
+    ],
+)
+def test_a_flavor_imports_only_its_own_library(
+    key: str, expected: set[str], settings_factory: Callable[..., Any]
+) -> None:
     settings = settings_factory()
     logged = log_case(settings, CASES[key])
-    out = _serve_in_fresh_worker(settings.model_copy(update={"model_name": logged.name}),
-                                 split_body(logged.frame.head(2)), flavor=logged.case.flavor)
+    out = _serve_in_fresh_worker(
+        settings.model_copy(update={"model_name": logged.name}),
+        split_body(logged.frame.head(2)),
+        flavor=logged.case.flavor,
+    )
     assert out["status"] == 200, out
     assert {m.split(".")[0] for m in out["imported"]} == expected
 
@@ -83,8 +105,11 @@ def test_a_flavor_imports_only_its_own_library(key: str, expected: set[str],
 def test_a_wrong_model_flavor_only_costs_the_head_start(settings_factory: Callable[..., Any]) -> None:
     settings = settings_factory()
     logged = log_case(settings, CASES["onnx-regression"])
-    out = _serve_in_fresh_worker(settings.model_copy(update={"model_name": logged.name}),
-                                 split_body(logged.frame.head(2)), flavor="xgboost")
+    out = _serve_in_fresh_worker(
+        settings.model_copy(update={"model_name": logged.name}),
+        split_body(logged.frame.head(2)),
+        flavor="xgboost",
+    )
     assert out["status"] == 200, out
     assert {"onnxruntime", "xgboost"} <= {m.split(".")[0] for m in out["imported"]}
 
@@ -92,8 +117,11 @@ def test_a_wrong_model_flavor_only_costs_the_head_start(settings_factory: Callab
 def test_a_deployment_without_the_library_says_so(settings_factory: Callable[..., Any]) -> None:
     settings = settings_factory()
     logged = log_case(settings, CASES["lgb-booster-regression"])
-    out = _serve_in_fresh_worker(settings.model_copy(update={"model_name": logged.name}),
-                                 split_body(logged.frame.head(2)), blocked=("lightgbm",))
+    out = _serve_in_fresh_worker(
+        settings.model_copy(update={"model_name": logged.name}),
+        split_body(logged.frame.head(2)),
+        blocked=("lightgbm",),
+    )
     assert out["status"] == 503, out
     assert out["body"]["error"] == "model_unavailable"
     assert "does not include lightgbm" in json.dumps(out["body"])

@@ -34,8 +34,9 @@ def _log(settings: Any, kind: str, marker: Path) -> tuple[str, str]:
         if kind == "python_model":
             from tests.flavors.pickled import MarkedModel
 
-            info = mlflow.pyfunc.log_model(python_model=MarkedModel(str(marker)),
-                                           signature=infer_signature(x, x.sum(axis=1)), **common)
+            info = mlflow.pyfunc.log_model(
+                python_model=MarkedModel(str(marker)), signature=infer_signature(x, x.sum(axis=1)), **common
+            )
         else:
             import lightgbm
             import mlflow.lightgbm
@@ -43,8 +44,9 @@ def _log(settings: Any, kind: str, marker: Path) -> tuple[str, str]:
             model = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1).fit(x, y)
             signature = infer_signature(x, model.predict(x.head(5)))
             model.marker = Marker(str(marker))
-            info = mlflow.lightgbm.log_model(model, serialization_format="cloudpickle",
-                                             signature=signature, **common)
+            info = mlflow.lightgbm.log_model(
+                model, serialization_format="cloudpickle", signature=signature, **common
+            )
     version = str(info.registered_model_version)
     MlflowClient(settings.mlflow_tracking_uri).set_registered_model_alias(name, "champion", version)
     assert not marker.exists(), "logging unpickled the model"
@@ -52,9 +54,9 @@ def _log(settings: Any, kind: str, marker: Path) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("kind", ["python_model", "lgbm_cloudpickle"])
-def test_pickle_needs_a_signature_and_allow_pickle(kind: str, settings_factory: Callable[..., Any],
-                                                   shim_factory: Callable[..., Any],
-                                                   tmp_path: Path) -> None:
+def test_pickle_needs_a_signature_and_allow_pickle(
+    kind: str, settings_factory: Callable[..., Any], shim_factory: Callable[..., Any], tmp_path: Path
+) -> None:
     marker = tmp_path / "unpickled"
     name, version = _log(settings_factory(), kind, marker)
 

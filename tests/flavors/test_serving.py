@@ -18,12 +18,12 @@ def logged(request: pytest.FixtureRequest, settings_factory: Callable[..., Any])
 
 
 def _settings(settings_factory: Callable[..., Any], logged: Logged) -> Any:
-    return settings_factory(model_name=logged.name, allow_pickle=logged.case.pickle,
-                            fallback_enabled=False)
+    return settings_factory(model_name=logged.name, allow_pickle=logged.case.pickle, fallback_enabled=False)
 
 
-def test_predictions_equal_mlflow_pyfunc(logged: Logged, settings_factory: Callable[..., Any],
-                                         shim_factory: Callable[..., Any]) -> None:
+def test_predictions_equal_mlflow_pyfunc(
+    logged: Logged, settings_factory: Callable[..., Any], shim_factory: Callable[..., Any]
+) -> None:
     settings = _settings(settings_factory, logged)
     expected = mlflow_predictions(settings, logged, logged.frame)
     shim = shim_factory(settings)
@@ -63,20 +63,25 @@ def _check_kind(key: str, predictions: list[Any]) -> None:
         assert set(predictions[0]) == {"variable"}
 
 
-def test_model_info_names_the_flavor_and_trust_path(logged: Logged, settings_factory: Callable[..., Any],
-                                                    shim_factory: Callable[..., Any]) -> None:
+def test_model_info_names_the_flavor_and_trust_path(
+    logged: Logged, settings_factory: Callable[..., Any], shim_factory: Callable[..., Any]
+) -> None:
     shim = shim_factory(_settings(settings_factory, logged))
     assert shim.get("/health/ready").status_code == 200
     info = shim.get("/model/info").json()
     case = logged.case
-    assert (info["flavor"], info["format"], info["deserializer"]) == \
-        (case.flavor, case.format, case.deserializer)
+    assert (info["flavor"], info["format"], info["deserializer"]) == (
+        case.flavor,
+        case.format,
+        case.deserializer,
+    )
     assert (info["trust"], info["signed"], info["version"]) == ("signed", True, logged.version)
     assert info["signature"]["inputs"][0]["type"] == "double"
 
 
-def test_bad_input_is_a_400_naming_the_field(logged: Logged, settings_factory: Callable[..., Any],
-                                             shim_factory: Callable[..., Any]) -> None:
+def test_bad_input_is_a_400_naming_the_field(
+    logged: Logged, settings_factory: Callable[..., Any], shim_factory: Callable[..., Any]
+) -> None:
     shim = shim_factory(_settings(settings_factory, logged))
     record = logged.frame.head(1).to_dict(orient="records")[0]
     record.pop(next(iter(record)))
@@ -86,7 +91,8 @@ def test_bad_input_is_a_400_naming_the_field(logged: Logged, settings_factory: C
     assert "Traceback" not in response.body.decode()
     text = logged.frame.head(1).to_dict(orient="split")
     text["data"][0][0] = "not a number"
-    response = shim.post("/invocations", json_body={"dataframe_split": {
-        "columns": text["columns"], "data": text["data"]}})
+    response = shim.post(
+        "/invocations", json_body={"dataframe_split": {"columns": text["columns"], "data": text["data"]}}
+    )
     assert response.status_code == 400, response
     assert "not a number" not in response.body.decode()  # request data is never echoed

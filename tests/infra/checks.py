@@ -531,8 +531,11 @@ def check_role_assignments(directory: Path) -> list[str]:
 def check_model_signing(directory: Path) -> list[str]:
     """The signing key signs only; the app gets its public half and no role on the key."""
     problems = []
-    keys = [(name, body) for rtype, name, body in blocks(directory, "resource")
-            if rtype == "azurerm_key_vault_key"]
+    keys = [
+        (name, body)
+        for rtype, name, body in blocks(directory, "resource")
+        if rtype == "azurerm_key_vault_key"
+    ]
     if len(keys) != 1:
         return [f"expected exactly one azurerm_key_vault_key (the model-signing key), found {len(keys)}"]
     name, body = keys[0]
@@ -548,8 +551,10 @@ def check_model_signing(directory: Path) -> list[str]:
         on_key = f"azurerm_key_vault_key.{name}" in str(value(role_body, "scope"))
         principal = str(value(role_body, "principal_id"))
         if on_key and ("function_principal_id" in principal or "azurerm_user_assigned_identity" in principal):
-            problems.append(f"azurerm_role_assignment.{assignment}: the function identity must hold "
-                            "no role on the signing key")
+            problems.append(
+                f"azurerm_role_assignment.{assignment}: the function identity must hold "
+                "no role on the signing key"
+            )
         if on_key and value(role_body, "role_definition_name") != "Key Vault Crypto User":
             problems.append(f"azurerm_role_assignment.{assignment}: signers get Key Vault Crypto User only")
     return problems
@@ -599,8 +604,10 @@ def check_host_body_limit(directory: Path) -> list[str]:
         return [f"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT must be a byte count: {raw!r}"]
     app_limit = Settings.model_fields["max_body_bytes"].default
     if not app_limit <= int(raw) <= HOST_BODY_LIMIT_MAX:
-        return [f"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT must be between MAX_BODY_BYTES "
-                f"({app_limit}) and {HOST_BODY_LIMIT_MAX}: {raw}"]
+        return [
+            f"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT must be between MAX_BODY_BYTES "
+            f"({app_limit}) and {HOST_BODY_LIMIT_MAX}: {raw}"
+        ]
     return []
 
 

@@ -152,16 +152,19 @@ def test_application_insights_with_local_auth_fails(broken_copy: BrokenCopy, fil
     assert len(problems) == 1 and "local_authentication_disabled must be true" in problems[0]
 
 
-@pytest.mark.parametrize(("new", "expected"), [
-    ("", "is not set"),
-    ('    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "104857600"\n', "between MAX_BODY_BYTES"),
-    ('    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "1024"\n', "between MAX_BODY_BYTES"),
-])
-def test_host_body_limit_missing_or_out_of_range_fails(broken_copy: BrokenCopy, new: str,
-                                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        ("", "is not set"),
+        ('    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "104857600"\n', "between MAX_BODY_BYTES"),
+        ('    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "1024"\n', "between MAX_BODY_BYTES"),
+    ],
+)
+def test_host_body_limit_missing_or_out_of_range_fails(
+    broken_copy: BrokenCopy, new: str, expected: str
+) -> None:
     directory = broken_copy()
-    mutate(directory / "function_app.tf",
-           '    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "25165824"\n', new)
+    mutate(directory / "function_app.tf", '    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT = "25165824"\n', new)
     problems = checks.check_host_body_limit(directory)
     assert len(problems) == 1 and expected in problems[0], problems
 
@@ -338,22 +341,31 @@ def test_function_identity_with_a_role_on_the_signing_key_fails(broken_copy: Bro
         '  role_definition_name = "Key Vault Crypto User"\n'
         "  principal_id         = local.function_principal_id\n"
         '  principal_type       = "ServicePrincipal"\n'
-        "}\n")
-    assert ("azurerm_role_assignment.function_signs: the function identity must hold no role on "
-            "the signing key") in checks.check_model_signing(directory)
+        "}\n"
+    )
+    assert (
+        "azurerm_role_assignment.function_signs: the function identity must hold no role on the signing key"
+    ) in checks.check_model_signing(directory)
 
 
 def test_public_key_setting_not_from_the_signing_key_fails(broken_copy: BrokenCopy) -> None:
     directory = broken_copy()
-    mutate(directory / "function_app.tf",
-           "MODEL_SIGNING_PUBLIC_KEYS = azurerm_key_vault_key.model_signing.public_key_pem",
-           'MODEL_SIGNING_PUBLIC_KEYS = "-----BEGIN PUBLIC KEY-----"')
-    assert ("MODEL_SIGNING_PUBLIC_KEYS must be azurerm_key_vault_key.model_signing.public_key_pem"
-            in checks.check_model_signing(directory))
+    mutate(
+        directory / "function_app.tf",
+        "MODEL_SIGNING_PUBLIC_KEYS = azurerm_key_vault_key.model_signing.public_key_pem",
+        'MODEL_SIGNING_PUBLIC_KEYS = "-----BEGIN PUBLIC KEY-----"',
+    )
+    assert (
+        "MODEL_SIGNING_PUBLIC_KEYS must be azurerm_key_vault_key.model_signing.public_key_pem"
+        in checks.check_model_signing(directory)
+    )
 
 
 def test_signing_key_that_can_decrypt_fails(broken_copy: BrokenCopy) -> None:
     directory = broken_copy()
-    mutate(directory / "key_vault.tf", 'key_opts     = ["sign", "verify"]',
-           'key_opts     = ["sign", "verify", "decrypt"]')
+    mutate(
+        directory / "key_vault.tf",
+        'key_opts     = ["sign", "verify"]',
+        'key_opts     = ["sign", "verify", "decrypt"]',
+    )
     assert any("key_opts sign, verify" in p for p in checks.check_model_signing(directory))

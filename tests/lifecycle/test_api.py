@@ -31,21 +31,30 @@ def versions(settings_factory: Callable[..., Any]) -> dict[str, Any]:
     settings = settings_factory(model_name=MODEL)
     runs = [train(settings, alpha=alpha, model_name=MODEL) for alpha in (1.0, 100.0)]
     better, worse = sorted(runs, key=lambda r: r.metrics["r2"], reverse=True)
-    return {"good": better.version, "bad": worse.version,
-            "r2_good": better.metrics["r2"], "r2_bad": worse.metrics["r2"],
-            "gate": (better.metrics["r2"] + worse.metrics["r2"]) / 2}
+    return {
+        "good": better.version,
+        "bad": worse.version,
+        "r2_good": better.metrics["r2"],
+        "r2_bad": worse.metrics["r2"],
+        "gate": (better.metrics["r2"] + worse.metrics["r2"]) / 2,
+    }
 
 
 @pytest.fixture
-def admin_shim(shim_factory: Callable[..., Any], settings_factory: Callable[..., Any],
-               champion: dict[str, Any]) -> Any:
+def admin_shim(
+    shim_factory: Callable[..., Any], settings_factory: Callable[..., Any], champion: dict[str, Any]
+) -> Any:
     return shim_factory(settings_factory(admin_api_key=KEY))
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
 def test_routes_disabled_without_a_configured_key(
-    shim_factory: Callable[..., Any], settings_factory: Callable[..., Any],
-    champion: dict[str, Any], method: str, path: str, body: Any,
+    shim_factory: Callable[..., Any],
+    settings_factory: Callable[..., Any],
+    champion: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any,
 ) -> None:
     shim = shim_factory(settings_factory())
     response = shim.request(method, path, json_body=body, headers={"x-admin-key": "anything"})
@@ -62,7 +71,9 @@ def test_routes_need_the_right_key(admin_shim: Any, method: str, path: str, body
 
 
 def test_gate_promote_compare_rollback_over_http(
-    admin_shim: Any, versions: dict[str, Any], settings_factory: Callable[..., Any],
+    admin_shim: Any,
+    versions: dict[str, Any],
+    settings_factory: Callable[..., Any],
 ) -> None:
     settings = settings_factory(model_name=MODEL)
     good, bad = versions["good"], versions["bad"]
@@ -75,8 +86,7 @@ def test_gate_promote_compare_rollback_over_http(
     assert "fails the gate" in refused.json()["message"]
     assert promotion.alias_holder(settings, MODEL, "champion") is None
 
-    accepted = admin_shim.post(promote, json_body={"version": int(good), "min_metric": gate},
-                               headers=ADMIN)
+    accepted = admin_shim.post(promote, json_body={"version": int(good), "min_metric": gate}, headers=ADMIN)
     assert accepted.status_code == 200, accepted
     decision = accepted.json()["decision"]
     assert decision["promoted"] and decision["alias"] == "champion"
@@ -98,8 +108,9 @@ def test_gate_promote_compare_rollback_over_http(
 
     # beat_champion: the worse version passes a low gate but does not beat the champion.
     low = {"metric": "r2", "op": ">=", "threshold": 0.0}
-    not_better = admin_shim.post(promote, json_body={"version": bad, "min_metric": low,
-                                                     "beat_champion": True}, headers=ADMIN)
+    not_better = admin_shim.post(
+        promote, json_body={"version": bad, "min_metric": low, "beat_champion": True}, headers=ADMIN
+    )
     assert not_better.status_code == 409 and "does not beat" in not_better.json()["message"]
 
     # Promote without a gate, then roll back to the previous champion.
@@ -123,15 +134,19 @@ def test_gate_promote_compare_rollback_over_http(
     assert int(entry["latest_version"]) >= max(int(good), int(bad))
 
 
-def test_stage_promotion_archives_existing(admin_shim: Any, versions: dict[str, Any],
-                                           settings_factory: Callable[..., Any]) -> None:
+def test_stage_promotion_archives_existing(
+    admin_shim: Any, versions: dict[str, Any], settings_factory: Callable[..., Any]
+) -> None:
     from app.model_loading.fetch_mlflow import client
 
     mlflow_client = client(settings_factory())
     promote = f"/registry/models/{MODEL}/promote"
     for version in (versions["bad"], versions["good"]):
-        response = admin_shim.post(promote, json_body={"version": version, "stage": "staging",
-                                                       "publish_fallback": False}, headers=ADMIN)
+        response = admin_shim.post(
+            promote,
+            json_body={"version": version, "stage": "staging", "publish_fallback": False},
+            headers=ADMIN,
+        )
         assert response.status_code == 200, response
         assert response.json()["decision"]["stage"] == "Staging"
     assert mlflow_client.get_model_version(MODEL, versions["good"]).current_stage == "Staging"
@@ -141,20 +156,21 @@ def test_stage_promotion_archives_existing(admin_shim: Any, versions: dict[str, 
     assert entry["stages"][versions["good"]] == "Staging"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"version": "abc"}, "version"),
-    ({"version": "1", "alias": "has space"}, "alias"),
-    ({"version": "1", "stage": "Live"}, "stage"),
-    ({"version": "1", "min_metric": {"metric": "r2", "op": "=>", "threshold": 1}}, "min_metric.op"),
-    ({"version": "1", "min_metric": {"metric": "r2", "threshold": "high"}},
-     "min_metric.threshold"),
-    ({"version": "1", "beat_champion": True}, "beat_champion"),
-    ({"version": "1", "alias": "champion", "stage": "Production"}, "stage"),
-    ({"version": "1", "unknown": 1}, "unknown"),
-    ({}, "version"),
-])
-def test_bad_promote_bodies_name_the_field(admin_shim: Any, body: dict[str, Any],
-                                           field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"version": "abc"}, "version"),
+        ({"version": "1", "alias": "has space"}, "alias"),
+        ({"version": "1", "stage": "Live"}, "stage"),
+        ({"version": "1", "min_metric": {"metric": "r2", "op": "=>", "threshold": 1}}, "min_metric.op"),
+        ({"version": "1", "min_metric": {"metric": "r2", "threshold": "high"}}, "min_metric.threshold"),
+        ({"version": "1", "beat_champion": True}, "beat_champion"),
+        ({"version": "1", "alias": "champion", "stage": "Production"}, "stage"),
+        ({"version": "1", "unknown": 1}, "unknown"),
+        ({}, "version"),
+    ],
+)
+def test_bad_promote_bodies_name_the_field(admin_shim: Any, body: dict[str, Any], field: str) -> None:
     response = admin_shim.post(f"/registry/models/{MODEL}/promote", json_body=body, headers=ADMIN)
     assert response.status_code == 400, response
     assert response.json()["error"] == "invalid_request"
@@ -163,14 +179,19 @@ def test_bad_promote_bodies_name_the_field(admin_shim: Any, body: dict[str, Any]
 
 
 def test_alias_and_stage_together_are_refused_before_anything_moves(
-    admin_shim: Any, versions: dict[str, Any], settings_factory: Callable[..., Any],
+    admin_shim: Any,
+    versions: dict[str, Any],
+    settings_factory: Callable[..., Any],
 ) -> None:
     from app.model_loading.fetch_mlflow import client
 
     mlflow_client = client(settings_factory())
     before = mlflow_client.get_model_version(MODEL, versions["bad"]).current_stage
-    response = admin_shim.post(f"/registry/models/{MODEL}/promote", headers=ADMIN, json_body={
-        "version": versions["bad"], "alias": "challenger", "stage": "Production"})
+    response = admin_shim.post(
+        f"/registry/models/{MODEL}/promote",
+        headers=ADMIN,
+        json_body={"version": versions["bad"], "alias": "challenger", "stage": "Production"},
+    )
     assert response.status_code == 400, response
     assert response.json()["field"] == "stage"
     assert "alias and stage were both given" in response.json()["message"]
@@ -180,19 +201,23 @@ def test_alias_and_stage_together_are_refused_before_anything_moves(
 
 @pytest.mark.parametrize("body", [b'{"version": "1", "alias": ', b"not json", b'{"version": "1"}}'])
 def test_malformed_json_is_a_400_about_the_body(admin_shim: Any, body: bytes) -> None:
-    response = admin_shim.post(f"/registry/models/{MODEL}/promote", body=body, headers={
-        **ADMIN, "content-type": "application/json"})
+    response = admin_shim.post(
+        f"/registry/models/{MODEL}/promote", body=body, headers={**ADMIN, "content-type": "application/json"}
+    )
     assert response.status_code == 400, response
-    assert response.json() == {"error": "invalid_json", "message": "The body is not valid JSON.",
-                               "field": "body"}
+    assert response.json() == {
+        "error": "invalid_json",
+        "message": "The body is not valid JSON.",
+        "field": "body",
+    }
 
 
 def test_unknown_model_and_version_are_404(admin_shim: Any, versions: dict[str, Any]) -> None:
     assert admin_shim.get("/registry/models/no-such-model", headers=ADMIN).status_code == 404
-    assert admin_shim.get("/registry/models/no-such-model/compare",
-                          headers=ADMIN).status_code == 404
-    missing = admin_shim.post(f"/registry/models/{MODEL}/promote", json_body={"version": "999"},
-                              headers=ADMIN)
+    assert admin_shim.get("/registry/models/no-such-model/compare", headers=ADMIN).status_code == 404
+    missing = admin_shim.post(
+        f"/registry/models/{MODEL}/promote", json_body={"version": "999"}, headers=ADMIN
+    )
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     unknown = admin_shim.get(f"/registry/models/{MODEL}/compare?versions=999", headers=ADMIN)
     assert unknown.status_code == 404 and unknown.json()["field"] == "versions"
@@ -208,12 +233,17 @@ def test_rollback_without_history_is_409(admin_shim: Any, settings_factory: Call
     assert response.status_code == 409 and response.json()["error"] == "nothing_to_roll_back"
 
 
-def test_registry_down_is_503(shim_factory: Callable[..., Any],
-                              settings_factory: Callable[..., Any]) -> None:
+def test_registry_down_is_503(shim_factory: Callable[..., Any], settings_factory: Callable[..., Any]) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    shim = shim_factory(settings_factory(admin_api_key=KEY, mlflow_tracking_uri=dead,
-                                         registry_timeout_seconds=1.0, startup_wait_seconds=0.0,
-                                         fallback_enabled=False))
+    shim = shim_factory(
+        settings_factory(
+            admin_api_key=KEY,
+            mlflow_tracking_uri=dead,
+            registry_timeout_seconds=1.0,
+            startup_wait_seconds=0.0,
+            fallback_enabled=False,
+        )
+    )
     response = shim.get("/registry/models", headers=ADMIN)
     assert response.status_code == 503, response
     assert response.json()["error"] == "registry_unavailable"

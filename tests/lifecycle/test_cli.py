@@ -22,17 +22,19 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
     starts = [i for i, line in enumerate(lines) if line in ("{", "[")]
     if not starts:
         return code, out
-    return code, json.loads("\n".join(lines[starts[0]:]))
+    return code, json.loads("\n".join(lines[starts[0] :]))
 
 
 def test_train_gate_compare_promote_rollback_cleanup(
-    settings_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+    settings_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings = settings_factory(model_name=MODEL)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.mlflow_tracking_uri)
-    monkeypatch.setenv("MODEL_STORAGE_CONNECTION_STRING",
-                       settings.storage_connection_string.get_secret_value())
+    monkeypatch.setenv(
+        "MODEL_STORAGE_CONNECTION_STRING", settings.storage_connection_string.get_secret_value()
+    )
     monkeypatch.setenv("MODEL_NAME", MODEL)
     monkeypatch.setenv("MODEL_SIGNING_KEY", settings.model_signing_key)
     monkeypatch.setenv("MODEL_SIGNING_PUBLIC_KEYS", settings.model_signing_public_keys)

@@ -29,8 +29,7 @@ SECRET = "webhook-secret-for-tests"
 def versions(settings_factory: Callable[..., Any]) -> list[str]:
     """Four versions of MODEL (different alphas), so every alias move names a new version."""
     settings = settings_factory(model_name=MODEL)
-    return [train(settings, alpha=alpha, model_name=MODEL).version
-            for alpha in (0.5, 1.0, 5.0, 20.0)]
+    return [train(settings, alpha=alpha, model_name=MODEL).version for alpha in (0.5, 1.0, 5.0, 20.0)]
 
 
 @pytest.fixture
@@ -47,25 +46,36 @@ def _served_version(shim: Any) -> str:
     return response.headers["x-model-version"]
 
 
-def _signed(payload: dict[str, Any], secret: str = SECRET, *, delivery: str | None = None,
-            timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+def _signed(
+    payload: dict[str, Any],
+    secret: str = SECRET,
+    *,
+    delivery: str | None = None,
+    timestamp: int | None = None,
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
     delivery = delivery or str(uuid.uuid4())
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    return body, {"content-type": "application/json", "x-mlflow-delivery-id": delivery,
-                  "x-mlflow-timestamp": stamp,
-                  "x-mlflow-signature": mlflow_signature(secret, delivery, stamp, body)}
+    return body, {
+        "content-type": "application/json",
+        "x-mlflow-delivery-id": delivery,
+        "x-mlflow-timestamp": stamp,
+        "x-mlflow-signature": mlflow_signature(secret, delivery, stamp, body),
+    }
 
 
 def _alias_event(name: str, version: str) -> dict[str, Any]:
-    return {"entity": "model_version_alias", "action": "created",
-            "timestamp": "2026-11-23T00:00:00+00:00",
-            "data": {"name": name, "alias": "champion", "version": version}}
+    return {
+        "entity": "model_version_alias",
+        "action": "created",
+        "timestamp": "2026-11-23T00:00:00+00:00",
+        "data": {"name": name, "alias": "champion", "version": version},
+    }
 
 
-def test_periodic_refresh_follows_the_alias(shim_factory: Callable[..., Any],
-                                            settings_factory: Callable[..., Any],
-                                            registry: Any, versions: list[str]) -> None:
+def test_periodic_refresh_follows_the_alias(
+    shim_factory: Callable[..., Any], settings_factory: Callable[..., Any], registry: Any, versions: list[str]
+) -> None:
     refresh = 1.0
     shim = shim_factory(settings_factory(model_name=MODEL, model_refresh_seconds=refresh))
     assert _served_version(shim) == versions[0]
@@ -82,14 +92,17 @@ def test_periodic_refresh_follows_the_alias(shim_factory: Callable[..., Any],
 
 
 def test_signed_mlflow_webhook_triggers_an_immediate_refresh(
-    settings_factory: Callable[..., Any], registry: Any, versions: list[str],
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    settings_factory: Callable[..., Any],
+    registry: Any,
+    versions: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Periodic refresh is off: only the webhook can make this app notice the move.
-    settings = settings_factory(model_name=MODEL, model_refresh_seconds=0.0,
-                                webhook_secret=SECRET)
+    settings = settings_factory(model_name=MODEL, model_refresh_seconds=0.0, webhook_secret=SECRET)
     app = create_app(settings)
     with serve(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+
         def version() -> str:
             response = http.post("/predict", json={"instances": [ROW]})
             assert response.status_code == 200, response.text
@@ -120,9 +133,9 @@ def test_signed_mlflow_webhook_triggers_an_immediate_refresh(
         manager.close()
 
 
-def test_webhooks_are_rejected_unless_signed(shim_factory: Callable[..., Any],
-                                             settings_factory: Callable[..., Any],
-                                             registry: Any, versions: list[str]) -> None:
+def test_webhooks_are_rejected_unless_signed(
+    shim_factory: Callable[..., Any], settings_factory: Callable[..., Any], registry: Any, versions: list[str]
+) -> None:
     disabled = shim_factory(settings_factory(model_name=MODEL))
     body, headers = _signed(_alias_event(MODEL, versions[1]))
     response = disabled.post("/hooks/mlflow", body=body, headers=headers)
@@ -136,8 +149,7 @@ def test_webhooks_are_rejected_unless_signed(shim_factory: Callable[..., Any],
     body_wrong, wrong = _signed(_alias_event(MODEL, versions[1]), secret="not-the-secret")
     forged = shim.post("/hooks/mlflow", body=body_wrong, headers=wrong)
     assert forged.status_code == 401 and forged.json()["error"] == "bad_signature"
-    tampered = shim.post("/hooks/mlflow", body=body.replace(b"champion", b"challenger"),
-                         headers=headers)
+    tampered = shim.post("/hooks/mlflow", body=body.replace(b"champion", b"challenger"), headers=headers)
     assert tampered.status_code == 401 and tampered.json()["error"] == "bad_signature"
     body_old, old = _signed(_alias_event(MODEL, versions[1]), timestamp=int(time.time()) - 3600)
     stale = shim.post("/hooks/mlflow", body=body_old, headers=old)
@@ -150,8 +162,8 @@ def test_webhooks_are_rejected_unless_signed(shim_factory: Callable[..., Any],
     assert ignored.status_code == 202 and ignored.json()["refreshing"] is False
     not_json, not_json_headers = b"{not json", _signed({})[1]
     not_json_headers["x-mlflow-signature"] = mlflow_signature(
-        SECRET, not_json_headers["x-mlflow-delivery-id"], not_json_headers["x-mlflow-timestamp"],
-        not_json)
+        SECRET, not_json_headers["x-mlflow-delivery-id"], not_json_headers["x-mlflow-timestamp"], not_json
+    )
     assert shim.post("/hooks/mlflow", body=not_json, headers=not_json_headers).status_code == 400
 
     registry.set_registered_model_alias(MODEL, "champion", versions[1])
@@ -165,9 +177,9 @@ def test_webhooks_are_rejected_unless_signed(shim_factory: Callable[..., Any],
         time.sleep(0.1)
 
 
-def test_no_failed_prediction_while_the_alias_moves(shim_factory: Callable[..., Any],
-                                                    settings_factory: Callable[..., Any],
-                                                    registry: Any, versions: list[str]) -> None:
+def test_no_failed_prediction_while_the_alias_moves(
+    shim_factory: Callable[..., Any], settings_factory: Callable[..., Any], registry: Any, versions: list[str]
+) -> None:
     """At least 2,000 predictions while the alias moves three times: none fails."""
     shim = shim_factory(settings_factory(model_name=MODEL, model_refresh_seconds=0.3))
     assert _served_version(shim) == versions[0]
@@ -213,7 +225,8 @@ def test_no_failed_prediction_while_the_alias_moves(shim_factory: Callable[..., 
 
 
 def test_register_webhook_refuses_to_create_an_unsigned_webhook(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("MLFLOW_WEBHOOK_SECRET", raising=False)
     assert main(["register-webhook", "--url", "https://example.invalid/hooks/mlflow"]) == 2

@@ -15,7 +15,8 @@ from app.model_loading.fetch_mlflow import client
 
 
 def test_classification_model_is_logged_complete_and_served(
-    settings_factory: Callable[..., Any], shim_factory: Callable[..., Any],
+    settings_factory: Callable[..., Any],
+    shim_factory: Callable[..., Any],
 ) -> None:
     name = "lifecycle-classifier"
     settings = settings_factory(model_name=name)
@@ -35,8 +36,12 @@ def test_classification_model_is_logged_complete_and_served(
     mlflow_client.set_registered_model_alias(name, "champion", result.version)
     shim = shim_factory(settings)
     frame, target = load_data("classification")
-    response = shim.post("/predict", json_body={"dataframe_split": {
-        "columns": list(frame.columns), "data": frame.head(20).to_numpy().tolist()}})
+    response = shim.post(
+        "/predict",
+        json_body={
+            "dataframe_split": {"columns": list(frame.columns), "data": frame.head(20).to_numpy().tolist()}
+        },
+    )
     assert response.status_code == 200, response
     predictions = response.json()["predictions"]
     assert set(predictions) <= {0, 1}

@@ -25,11 +25,13 @@ def _log_predictions(shim_factory: Callable[..., Any], settings: Any, frame: Any
     assert shim.fastapi_app.state.services.prediction_logger.flush() > 0
 
 
-def _report(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Any,
-            out: Path) -> tuple[int, dict[str, Any]]:
+def _report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Any, out: Path
+) -> tuple[int, dict[str, Any]]:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.mlflow_tracking_uri)
-    monkeypatch.setenv("MODEL_STORAGE_CONNECTION_STRING",
-                       settings.storage_connection_string.get_secret_value())
+    monkeypatch.setenv(
+        "MODEL_STORAGE_CONNECTION_STRING", settings.storage_connection_string.get_secret_value()
+    )
     monkeypatch.setenv("MODEL_NAME", settings.model_name)
     monkeypatch.setenv("PREDICTION_LOG_CONTAINER", settings.prediction_log_container)
     code = main(["drift-report", "--since", "1h", "--json", "--fail-on-drift", "--out", str(out)])
@@ -37,12 +39,18 @@ def _report(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 
 
 @pytest.mark.parametrize("shifted", [False, True], ids=["unshifted", "bmi-shifted"])
-def test_drift_report(shifted: bool, shim_factory: Callable[..., Any],
-                      settings_factory: Callable[..., Any], champion: dict[str, Any],
-                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                      tmp_path: Path) -> None:
-    settings = settings_factory(prediction_log_enabled=True,
-                                prediction_log_container=f"drift-{uuid.uuid4().hex[:12]}")
+def test_drift_report(
+    shifted: bool,
+    shim_factory: Callable[..., Any],
+    settings_factory: Callable[..., Any],
+    champion: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    settings = settings_factory(
+        prediction_log_enabled=True, prediction_log_container=f"drift-{uuid.uuid4().hex[:12]}"
+    )
     frame, _ = load_data()
     frame = frame.sample(frac=1.0, random_state=1)
     frame = frame.copy() if not shifted else frame.assign(bmi=frame["bmi"] + 0.06)  # ~1.3 sd

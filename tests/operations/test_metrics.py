@@ -17,8 +17,7 @@ def _value(text: str, name: str, **labels: str) -> float:
     raise AssertionError(f"{name} {labels} not in /metrics")
 
 
-def test_metrics_after_traffic(shim_factory: Any, settings_factory: Any,
-                               champion: dict[str, Any]) -> None:
+def test_metrics_after_traffic(shim_factory: Any, settings_factory: Any, champion: dict[str, Any]) -> None:
     shim = shim_factory(settings_factory())
     for _ in range(3):
         assert shim.post("/predict", json_body={"instances": [ROW, ROW]}).status_code == 200
@@ -30,10 +29,8 @@ def test_metrics_after_traffic(shim_factory: Any, settings_factory: Any,
     text = response.body.decode()
     assert _value(text, "http_requests_total", route="/predict", status="200") == 3
     assert _value(text, "http_requests_total", route="/predict", status="400") == 1
-    assert _value(text, "http_request_duration_seconds_count", route="/predict",
-                  status="200") == 3
-    assert _value(text, "predictions_total", version=champion["version"],
-                  source="registry") == 6
+    assert _value(text, "http_request_duration_seconds_count", route="/predict", status="200") == 3
+    assert _value(text, "predictions_total", version=champion["version"], source="registry") == 6
     assert _value(text, "model_info", model=champion["name"], version=champion["version"]) == 1
     assert _value(text, "registry_reachable") == 1
     assert _value(text, "model_loads_total") == 2  # cold start + reload
@@ -42,12 +39,14 @@ def test_metrics_after_traffic(shim_factory: Any, settings_factory: Any,
     assert not re.search(r"_created\{", text)
 
 
-def test_metrics_count_fallback_and_unreachable_registry(shim_factory: Any, settings_factory: Any,
-                                                         champion: dict[str, Any]) -> None:
+def test_metrics_count_fallback_and_unreachable_registry(
+    shim_factory: Any, settings_factory: Any, champion: dict[str, Any]
+) -> None:
     from devstack.services import free_port
 
-    shim = shim_factory(settings_factory(
-        mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}", registry_timeout_seconds=1.0))
+    shim = shim_factory(
+        settings_factory(mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}", registry_timeout_seconds=1.0)
+    )
     assert shim.post("/predict", json_body={"instances": [ROW]}).status_code == 200
     text = shim.get("/metrics").body.decode()
     assert _value(text, "model_fallback_loads_total") == 1
@@ -56,8 +55,8 @@ def test_metrics_count_fallback_and_unreachable_registry(shim_factory: Any, sett
 
 
 def test_json_access_log_carries_request_model_and_invocation(
-        shim_factory: Any, settings_factory: Any, champion: dict[str, Any],
-        caplog: Any) -> None:
+    shim_factory: Any, settings_factory: Any, champion: dict[str, Any], caplog: Any
+) -> None:
     import json
     import logging
 
@@ -65,8 +64,7 @@ def test_json_access_log_carries_request_model_and_invocation(
 
     shim = shim_factory(settings_factory())
     with caplog.at_level(logging.INFO, logger="app.access"):
-        response = shim.post("/predict", json_body={"instances": [ROW]},
-                             headers={"x-request-id": "req-123"})
+        response = shim.post("/predict", json_body={"instances": [ROW]}, headers={"x-request-id": "req-123"})
     assert response.status_code == 200
     records = [r for r in caplog.records if r.name == "app.access" and r.route == "/predict"]
     assert records, "no access log for /predict"

@@ -54,8 +54,9 @@ class _Capture(BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         items = json.loads(body)
         self.envelopes.extend(items if isinstance(items, list) else [items])
-        response = json.dumps({"itemsReceived": len(items), "itemsAccepted": len(items),
-                               "errors": []}).encode()
+        response = json.dumps(
+            {"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}
+        ).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(response)))
@@ -77,24 +78,33 @@ def ingestion() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def test_requests_logs_and_metrics_reach_application_insights(
-    ingestion: tuple[str, list[dict[str, Any]]], champion: dict[str, Any],
-    mlflow_server: Any, tmp_path: Path,
+    ingestion: tuple[str, list[dict[str, Any]]],
+    champion: dict[str, Any],
+    mlflow_server: Any,
+    tmp_path: Path,
 ) -> None:
     endpoint, envelopes = ingestion
-    env = {**os.environ,
-           "APPLICATIONINSIGHTS_CONNECTION_STRING":
-               f"InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint={endpoint}",
-           "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-           # The distro samples 5 traces/s by default; keep every trace for an exact count.
-           "OTEL_TRACES_SAMPLER": "always_on", "OTEL_BSP_SCHEDULE_DELAY": "100",
-           "OTEL_METRIC_EXPORT_INTERVAL": "60000",
-           "TMPDIR": str(tmp_path),
-           "MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": champion["name"],
-           "MODEL_ALIAS": "champion", "MODEL_FALLBACK_ENABLED": "false",
-           "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
-           "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, timeout=180,
-                            capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": (
+            f"InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint={endpoint}"
+        ),
+        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+        # The distro samples 5 traces/s by default; keep every trace for an exact count.
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+        "TMPDIR": str(tmp_path),
+        "MLFLOW_TRACKING_URI": mlflow_server.url,
+        "MODEL_NAME": champion["name"],
+        "MODEL_ALIAS": "champion",
+        "MODEL_FALLBACK_ENABLED": "false",
+        "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
+        "PYTHONPATH": str(ROOT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, timeout=180, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     kinds = {e["data"]["baseType"] for e in envelopes}
@@ -103,12 +113,19 @@ def test_requests_logs_and_metrics_reach_application_insights(
     predict = [r for r in requests if "/predict" in r.get("name", "")]
     assert len(predict) == 6, [(r["name"], r["responseCode"]) for r in requests]
     assert sorted(r["responseCode"] for r in predict) == ["200"] * 5 + ["400"]
-    metrics = {m["name"]: m for e in envelopes if e["data"]["baseType"] == "MetricData"
-               for m in e["data"]["baseData"]["metrics"]}
+    metrics = {
+        m["name"]: m
+        for e in envelopes
+        if e["data"]["baseType"] == "MetricData"
+        for m in e["data"]["baseData"]["metrics"]
+    }
     assert "predictions" in metrics
-    prediction_points = [e["data"]["baseData"] for e in envelopes
-                         if e["data"]["baseType"] == "MetricData"
-                         and e["data"]["baseData"]["metrics"][0]["name"] == "predictions"]
+    prediction_points = [
+        e["data"]["baseData"]
+        for e in envelopes
+        if e["data"]["baseType"] == "MetricData"
+        and e["data"]["baseData"]["metrics"][0]["name"] == "predictions"
+    ]
     assert sum(p["metrics"][0]["value"] for p in prediction_points) == 10
     assert prediction_points[0]["properties"]["version"] == champion["version"]
     assert "model_state" in metrics and "model_events" in metrics
@@ -142,28 +159,37 @@ SECRETS = ("FUNCTIONKEY-abc123", "SIGVALUE-77", "HDRKEY-55", "ENCODEDKEY-9f", "T
 
 
 def test_function_keys_and_secret_parameters_never_reach_application_insights(
-    ingestion: tuple[str, list[dict[str, Any]]], champion: dict[str, Any],
-    mlflow_server: Any, tmp_path: Path,
+    ingestion: tuple[str, list[dict[str, Any]]],
+    champion: dict[str, Any],
+    mlflow_server: Any,
+    tmp_path: Path,
 ) -> None:
     """Security review F6: ``?code=<function key>`` was exported verbatim as the request URL."""
     endpoint, envelopes = ingestion
-    env = {**os.environ,
-           "APPLICATIONINSIGHTS_CONNECTION_STRING":
-               f"InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint={endpoint}",
-           "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-           "OTEL_TRACES_SAMPLER": "always_on", "OTEL_BSP_SCHEDULE_DELAY": "100",
-           "OTEL_METRIC_EXPORT_INTERVAL": "60000", "TMPDIR": str(tmp_path),
-           "MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": champion["name"],
-           "MODEL_ALIAS": "champion", "MODEL_FALLBACK_ENABLED": "false",
-           "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
-           "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", SHIM_SCRIPT], cwd=ROOT, env=env, timeout=180,
-                            capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": (
+            f"InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint={endpoint}"
+        ),
+        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+        "TMPDIR": str(tmp_path),
+        "MLFLOW_TRACKING_URI": mlflow_server.url,
+        "MODEL_NAME": champion["name"],
+        "MODEL_ALIAS": "champion",
+        "MODEL_FALLBACK_ENABLED": "false",
+        "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
+        "PYTHONPATH": str(ROOT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SHIM_SCRIPT], cwd=ROOT, env=env, timeout=180, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     exported = json.dumps(envelopes)
-    requests = {e["data"]["baseData"]["url"] for e in envelopes
-                if e["data"]["baseType"] == "RequestData"}
+    requests = {e["data"]["baseData"]["url"] for e in envelopes if e["data"]["baseType"] == "RequestData"}
     assert len(requests) == 4, requests  # the requests were exported...
     for secret in SECRETS:  # ...without any secret, anywhere in any envelope
         assert secret not in exported, secret
@@ -172,16 +198,19 @@ def test_function_keys_and_secret_parameters_never_reach_application_insights(
     assert any("debug=1" in url for url in requests), requests  # other parameters are kept
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://h/p?code=K", "https://h/p?code=REDACTED"),
-    ("https://h/p?versions=1&versions=2", "https://h/p?versions=1&versions=2"),
-    ("https://h/p?CODE=K&a=1", "https://h/p?CODE=REDACTED&a=1"),
-    ("https://h/p?co%64e=K", "https://h/p?co%64e=REDACTED"),
-    ("https://u:pw@h:5000/mlflow?x=1", "https://REDACTED@h:5000/mlflow?x=1"),
-    ("/hooks/mlflow?code=K", "/hooks/mlflow?code=REDACTED"),
-    ("https://h/p?sv=2024&sig=S&se=t", "https://h/p?sv=2024&sig=REDACTED&se=t"),
-    ("https://[::1/", "REDACTED"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://h/p?code=K", "https://h/p?code=REDACTED"),
+        ("https://h/p?versions=1&versions=2", "https://h/p?versions=1&versions=2"),
+        ("https://h/p?CODE=K&a=1", "https://h/p?CODE=REDACTED&a=1"),
+        ("https://h/p?co%64e=K", "https://h/p?co%64e=REDACTED"),
+        ("https://u:pw@h:5000/mlflow?x=1", "https://REDACTED@h:5000/mlflow?x=1"),
+        ("/hooks/mlflow?code=K", "/hooks/mlflow?code=REDACTED"),
+        ("https://h/p?sv=2024&sig=S&se=t", "https://h/p?sv=2024&sig=REDACTED&se=t"),
+        ("https://[::1/", "REDACTED"),
+    ],
+)
 def test_redact_url(url: str, expected: str) -> None:
     from app.observability.redaction import redact_url
 

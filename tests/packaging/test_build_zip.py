@@ -122,8 +122,14 @@ def test_zip_has_code_and_linux_dependencies_only(built: BuildResult) -> None:
     assert not missing
 
     tops = {name.split("/", 1)[0] for name in names}
-    assert tops == {"function_app.py", "host.json", "requirements.txt", "app", ".python_packages",
-                    "__pycache__"}
+    assert tops == {
+        "function_app.py",
+        "host.json",
+        "requirements.txt",
+        "app",
+        ".python_packages",
+        "__pycache__",
+    }
     assert not tops & FORBIDDEN_TOP_LEVEL
 
     # Bytecode: one unchecked-hash CPython 3.11 pyc per source, nothing stale or foreign.
@@ -148,8 +154,11 @@ def test_zip_has_code_and_linux_dependencies_only(built: BuildResult) -> None:
     assert not [n for n in names if n.endswith((".pyd", ".dylib"))]
 
     # Every app source file ships.
-    app_files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app").rglob("*")
-                       if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    app_files = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "app").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
     assert [n for n in names if n.startswith("app/") and not n.endswith(".pyc")] == app_files
 
     assert 10 * 1024 * 1024 < built.size_bytes < MAX_ZIP_BYTES, built.size_bytes
@@ -158,13 +167,19 @@ def test_zip_has_code_and_linux_dependencies_only(built: BuildResult) -> None:
 def _zip_versions(path: Path) -> dict[str, str]:
     """{project: version} of the distributions installed in the zip's site-packages."""
     with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist()
-                 if n.startswith(f"{SITE_PACKAGES}/") and n.endswith(".dist-info/METADATA")]
+        names = [
+            n
+            for n in archive.namelist()
+            if n.startswith(f"{SITE_PACKAGES}/") and n.endswith(".dist-info/METADATA")
+        ]
         texts = [archive.read(n).decode("utf-8", "replace") for n in names]
     versions: dict[str, str] = {}
     for text in texts:
-        headers = dict(line.split(": ", 1) for line in text.split("\n\n", 1)[0].splitlines()
-                       if ": " in line and not line.startswith(" "))
+        headers = dict(
+            line.split(": ", 1)
+            for line in text.split("\n\n", 1)[0].splitlines()
+            if ": " in line and not line.startswith(" ")
+        )
         versions[lockfile.canonical(headers["Name"])] = headers["Version"]
     return versions
 
@@ -179,8 +194,7 @@ def test_zip_ships_exactly_the_locked_versions(built: BuildResult) -> None:
         assert archive.read("requirements.txt") == (ROOT / "requirements.lock").read_bytes()
     # The comparison fails on a single differing version.
     tampered = {**locked, "pandas": "0.0.1"}
-    assert lockfile.differences(tampered, shipped) == [
-        f"pandas: locked 0.0.1, installed {shipped['pandas']}"]
+    assert lockfile.differences(tampered, shipped) == [f"pandas: locked 0.0.1, installed {shipped['pandas']}"]
 
 
 def test_build_refuses_requirements_without_hashes(tmp_path: Path) -> None:
@@ -216,8 +230,9 @@ def test_zip_imports_and_serves_in_a_clean_venv(built: BuildResult, tmp_path: Pa
         "FUNCTIONS_AUTH_LEVEL": "FUNCTION",
     }
     started = time.monotonic()
-    proc = subprocess.run([str(python), "-c", PROBE], cwd=site, env=env, capture_output=True,
-                          text=True, timeout=180)
+    proc = subprocess.run(
+        [str(python), "-c", PROBE], cwd=site, env=env, capture_output=True, text=True, timeout=180
+    )
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr[-4000:]
     line = next(line for line in proc.stdout.splitlines() if line.startswith("PROBE "))
@@ -245,7 +260,11 @@ def test_code_only_build_is_reproducible_and_reported(tmp_path: Path) -> None:
 
     proc = subprocess.run(
         [sys.executable, "-m", "deploy", "build-zip", "--no-deps", "--out", str(tmp_path / "c.zip")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert f"{len(names)} files" in proc.stdout and "MiB" in proc.stdout
     assert (tmp_path / "c.zip").read_bytes() == first.path.read_bytes()
@@ -273,32 +292,54 @@ def test_funcignore_excludes_what_the_builder_excludes() -> None:
     assert patterns
     for top in sorted(FORBIDDEN_TOP_LEVEL):
         assert is_ignored(f"{top}/some/file.py", patterns), top
-    for name in ["local.settings.json", "local.settings.example.json", "app/__pycache__/x.cpython-311.pyc",
-                 "tests/test_x.py", "requirements-dev.txt", "requirements-dev.lock",
-                 "requirements-mlflow-server.lock", "requirements-mlflow-server.txt"]:
+    for name in [
+        "local.settings.json",
+        "local.settings.example.json",
+        "app/__pycache__/x.cpython-311.pyc",
+        "tests/test_x.py",
+        "requirements-dev.txt",
+        "requirements-dev.lock",
+        "requirements-mlflow-server.lock",
+        "requirements-mlflow-server.txt",
+    ]:
         assert is_ignored(name, patterns), name
-    for name in ["function_app.py", "host.json", "requirements.txt", "app/main.py",
-                 "app/api/health.py", f"{SITE_PACKAGES}/fastapi/__init__.py"]:
+    for name in [
+        "function_app.py",
+        "host.json",
+        "requirements.txt",
+        "app/main.py",
+        "app/api/health.py",
+        f"{SITE_PACKAGES}/fastapi/__init__.py",
+    ]:
         assert not is_ignored(name, patterns), name
 
 
-@pytest.mark.parametrize(("path", "pattern", "ignored"), [
-    ("tests/a.py", "tests/", True),
-    ("app/tests/a.py", "tests/", True),
-    ("tests", "tests/", False),  # a file called "tests" is not the directory
-    ("app/x.pyc", "*.pyc", True),
-    ("app/x.py", "*.pyc", False),
-    ("infra/terraform/main.tf", "infra/terraform/", True),
-    ("app/infra/terraform/main.tf", "infra/terraform/", False),  # anchored: has an inner slash
-    ("local.settings.json", "local.settings*.json", True),
-    ("app/main.py", "/app/main.py", True),
-    ("app/main.py", "!app/main.py", False),
-])
+@pytest.mark.parametrize(
+    ("path", "pattern", "ignored"),
+    [
+        ("tests/a.py", "tests/", True),
+        ("app/tests/a.py", "tests/", True),
+        ("tests", "tests/", False),  # a file called "tests" is not the directory
+        ("app/x.pyc", "*.pyc", True),
+        ("app/x.py", "*.pyc", False),
+        ("infra/terraform/main.tf", "infra/terraform/", True),
+        ("app/infra/terraform/main.tf", "infra/terraform/", False),  # anchored: has an inner slash
+        ("local.settings.json", "local.settings*.json", True),
+        ("app/main.py", "/app/main.py", True),
+        ("app/main.py", "!app/main.py", False),
+    ],
+)
 def test_is_ignored(path: str, pattern: str, ignored: bool) -> None:
     assert is_ignored(path, [pattern]) is ignored
 
 
 def test_cli_needs_a_command() -> None:
-    proc = subprocess.run([sys.executable, "-m", "deploy"], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "deploy"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=60,
+    )
     assert proc.returncode == 2 and "build-zip" in proc.stderr

@@ -56,8 +56,7 @@ def test_filter_drops_only_what_the_left_out_flavors_need() -> None:
     assert "--hash=sha256:cc" not in kept and "--hash=sha256:dd" not in kept  # with the package
     assert "--hash=sha256:bb" in kept and "# via onnxruntime" in kept
 
-    project = flavors.filter_requirements((ROOT / "requirements.txt").read_text(),
-                                          flavors.parse("sklearn"))
+    project = flavors.filter_requirements((ROOT / "requirements.txt").read_text(), flavors.parse("sklearn"))
     names = _requirement_names(project)
     assert not names & {"xgboost-cpu", "lightgbm", "onnxruntime"}
     assert {"scikit-learn", "skops", "mlflow-skinny", "fastapi"} <= names

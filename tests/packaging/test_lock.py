@@ -43,11 +43,14 @@ def _unlocked(requirements: Path, lock: Path) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize(("requirements", "lock"), [
-    ("requirements.txt", "requirements.lock"),
-    ("requirements-dev.txt", "requirements-dev.lock"),
-    ("requirements-mlflow-server.txt", "requirements-mlflow-server.lock"),
-])
+@pytest.mark.parametrize(
+    ("requirements", "lock"),
+    [
+        ("requirements.txt", "requirements.lock"),
+        ("requirements-dev.txt", "requirements-dev.lock"),
+        ("requirements-mlflow-server.txt", "requirements-mlflow-server.lock"),
+    ],
+)
 def test_every_lock_satisfies_its_requirements(requirements: str, lock: str) -> None:
     """A requirement edited without `scripts/dev.sh lock` fails here."""
     assert _unlocked(ROOT / requirements, ROOT / lock) == []

@@ -27,5 +27,6 @@ def test_vulnerable_versions_are_excluded(package: str) -> None:
     vulnerable, advisory = VULNERABLE[package]
     requirement = _requirements()[package]
     assert not requirement.specifier.contains(vulnerable), (
-        f"{requirement} still allows {package} {vulnerable} ({advisory})")
+        f"{requirement} still allows {package} {vulnerable} ({advisory})"
+    )
     assert requirement.specifier.contains("0.12.0") or package != "skops"

@@ -54,7 +54,8 @@ DEPLOY_CASES = [
     (("pull_request", "refs/pull/1/merge", ""), False),
 ]
 _EXPRESSION_TOKEN = re.compile(
-    r"\s*(?:(?P<op>\|\||&&|==|!=|\(|\))|'(?P<str>[^']*)'|(?P<ctx>[a-z_]+\.[a-z_]+))")
+    r"\s*(?:(?P<op>\|\||&&|==|!=|\(|\))|'(?P<str>[^']*)'|(?P<ctx>[a-z_]+\.[a-z_]+))"
+)
 
 
 def evaluate_if(expression: str, event: str, ref: str, environment: str) -> bool:
@@ -119,7 +120,7 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
             problems.append(f"missing trigger {trigger}")
     if (on.get("push") or {}).get("branches") != ["main"]:
         problems.append("push must be limited to main")
-    dispatch_env = (((on.get("workflow_dispatch") or {}).get("inputs") or {}).get("environment") or {})
+    dispatch_env = ((on.get("workflow_dispatch") or {}).get("inputs") or {}).get("environment") or {}
     if dispatch_env.get("options") != ["dev", "prod"]:
         problems.append("workflow_dispatch needs an environment input with options dev, prod")
 
@@ -132,13 +133,18 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
         if "inputs.environment" not in str(jobs[name].get("environment", "")):
             problems.append(f"{name} must run in the chosen GitHub environment")
         try:
-            wrong = [case for case, expected in DEPLOY_CASES
-                     if evaluate_if(str(jobs[name].get("if", "")), *case) != expected]
+            wrong = [
+                case
+                for case, expected in DEPLOY_CASES
+                if evaluate_if(str(jobs[name].get("if", "")), *case) != expected
+            ]
         except ValueError as exc:
             wrong = [str(exc)]
         if wrong:
-            problems.append(f"{name} must run on push to main and on manual runs, and deploy "
-                            f"prod only from refs/heads/main; wrong for {wrong}")
+            problems.append(
+                f"{name} must run on push to main and on manual runs, and deploy "
+                f"prod only from refs/heads/main; wrong for {wrong}"
+            )
 
     if (doc.get("permissions") or {}) != {"contents": "read"}:
         problems.append("workflow permissions must default to contents: read")
@@ -164,10 +170,12 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
     for name, job in jobs.items():
         for step in _steps(job):
             if str(step.get("uses", "")).startswith("actions/checkout@") and (
-                    (step.get("with") or {}).get("persist-credentials") is not False):
+                (step.get("with") or {}).get("persist-credentials") is not False
+            ):
                 problems.append(f"{name}: checkout must set persist-credentials: false")
         credentialed = (job.get("permissions") or {}).get("id-token") == "write" or any(
-            str(s.get("uses", "")).startswith("azure/login@") for s in _steps(job))
+            str(s.get("uses", "")).startswith("azure/login@") for s in _steps(job)
+        )
         if credentialed and re.search(r"\bcheckov\b|pip install", _runs(job)):
             problems.append(f"{name}: scanners and pip installs must not run next to Azure credentials")
 
@@ -183,8 +191,11 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
     iac = jobs["iac"]
     iac_script = _runs(iac)
     problems += _order_problems("iac", iac_script, IAC_ORDER)
-    if (iac.get("permissions") or {}) or "environment" in iac or re.search(
-            r"\bsecrets\.|\bvars\.AZURE_|azure/login", json.dumps(iac)):
+    if (
+        (iac.get("permissions") or {})
+        or "environment" in iac
+        or re.search(r"\bsecrets\.|\bvars\.AZURE_|azure/login", json.dumps(iac))
+    ):
         problems.append("iac must have no permissions of its own, environment or Azure credentials")
     if "CHECKOV_EXTERNAL_CHECKS" not in env or "${CHECKOV_EXTERNAL_CHECKS}" not in iac_script:
         problems.append("checkov must take --external-checks-dir from env CHECKOV_EXTERNAL_CHECKS")
@@ -224,8 +235,11 @@ def structural_problems(doc: dict[str, Any]) -> list[str]:
 
 def _order_problems(job: str, script: str, order: list[str]) -> list[str]:
     positions = [script.find(command) for command in order]
-    problems = [f"{job} job lacks `{command}`"
-                for command, position in zip(order, positions, strict=True) if position < 0]
+    problems = [
+        f"{job} job lacks `{command}`"
+        for command, position in zip(order, positions, strict=True)
+        if position < 0
+    ]
     if not problems and positions != sorted(positions):
         problems.append(f"{job} steps are out of order")
     return problems
@@ -233,10 +247,11 @@ def _order_problems(job: str, script: str, order: list[str]) -> list[str]:
 
 def pin_problems(text: str) -> list[str]:
     """Every `uses:` line is a full commit SHA followed by `# vX.Y.Z` (the tag it stands for)."""
-    return [f"line {number}: {line.strip()}"
-            for number, line in enumerate(text.splitlines(), 1)
-            if re.match(r"^\s*(- )?uses:", line) and "uses: ./" not in line
-            and not PINNED_LINE.match(line)]
+    return [
+        f"line {number}: {line.strip()}"
+        for number, line in enumerate(text.splitlines(), 1)
+        if re.match(r"^\s*(- )?uses:", line) and "uses: ./" not in line and not PINNED_LINE.match(line)
+    ]
 
 
 def test_workflow_structure() -> None:
@@ -249,39 +264,54 @@ def test_every_action_is_pinned_to_a_commit_with_its_tag() -> None:
     assert pin_problems(text) == []
 
 
-@pytest.mark.parametrize("line", [
-    "      - uses: actions/checkout@v5",
-    "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
-    "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c0 # v5.1.0",
-    "      - uses: azure/login@main # v3.0.1",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "      - uses: actions/checkout@v5",
+        "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
+        "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c0 # v5.1.0",
+        "      - uses: azure/login@main # v3.0.1",
+    ],
+)
 def test_pin_check_catches_unpinned_lines(line: str) -> None:
     assert pin_problems(f"steps:\n{line}\n")
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [
-    (lambda d: d["jobs"]["deploy"].update(needs="nonexistent"), "chain must be"),
-    (lambda d: d["jobs"]["infra"].update(needs="test"), "chain must be"),
-    (lambda d: d["jobs"]["infra"]["permissions"].pop("id-token"), "id-token: write"),
-    (lambda d: d["jobs"]["test"]["steps"][0].update(uses="actions/checkout@main"), "not pinned"),
-    (lambda d: d["jobs"]["test"]["steps"][-1].update(run="pytest"), "bash .ci/run"),
-    (lambda d: d["jobs"]["infra"]["steps"].reverse(), "out of order"),
-    (lambda d: d["jobs"]["iac"]["steps"].reverse(), "out of order"),
-    (lambda d: d["env"].pop("CHECKOV_EXTERNAL_CHECKS"), "CHECKOV_EXTERNAL_CHECKS"),
-    (lambda d: d["jobs"]["infra"].pop("if"), "prod only from refs/heads/main"),
-    (lambda d: d["jobs"]["deploy"].update({"if": "github.event_name != 'pull_request'"}),
-     "prod only from refs/heads/main"),
-    (lambda d: d["jobs"]["infra"].update(
-        {"if": "github.event_name == 'push' || github.event_name == 'workflow_dispatch'"}),
-     "prod only from refs/heads/main"),
-    (lambda d: d["jobs"]["test"]["steps"][0].pop("with"), "persist-credentials: false"),
-    (lambda d: d["jobs"]["iac"].update(permissions={"id-token": "write"}), "iac must have no"),
-    (lambda d: d["jobs"]["infra"]["steps"].insert(-1, {"run": "checkov -d ."}),
-     "must not run next to Azure credentials"),
-    (lambda d: d["jobs"]["deploy"]["steps"].insert(1, {"run": "pip install checkov"}),
-     "must not run next to Azure credentials"),
-    (lambda d: d["jobs"]["deploy"]["steps"][-1].update(run="curl https://x/health/live"), "smoke-test"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d["jobs"]["deploy"].update(needs="nonexistent"), "chain must be"),
+        (lambda d: d["jobs"]["infra"].update(needs="test"), "chain must be"),
+        (lambda d: d["jobs"]["infra"]["permissions"].pop("id-token"), "id-token: write"),
+        (lambda d: d["jobs"]["test"]["steps"][0].update(uses="actions/checkout@main"), "not pinned"),
+        (lambda d: d["jobs"]["test"]["steps"][-1].update(run="pytest"), "bash .ci/run"),
+        (lambda d: d["jobs"]["infra"]["steps"].reverse(), "out of order"),
+        (lambda d: d["jobs"]["iac"]["steps"].reverse(), "out of order"),
+        (lambda d: d["env"].pop("CHECKOV_EXTERNAL_CHECKS"), "CHECKOV_EXTERNAL_CHECKS"),
+        (lambda d: d["jobs"]["infra"].pop("if"), "prod only from refs/heads/main"),
+        (
+            lambda d: d["jobs"]["deploy"].update({"if": "github.event_name != 'pull_request'"}),
+            "prod only from refs/heads/main",
+        ),
+        (
+            lambda d: d["jobs"]["infra"].update(
+                {"if": "github.event_name == 'push' || github.event_name == 'workflow_dispatch'"}
+            ),
+            "prod only from refs/heads/main",
+        ),
+        (lambda d: d["jobs"]["test"]["steps"][0].pop("with"), "persist-credentials: false"),
+        (lambda d: d["jobs"]["iac"].update(permissions={"id-token": "write"}), "iac must have no"),
+        (
+            lambda d: d["jobs"]["infra"]["steps"].insert(-1, {"run": "checkov -d ."}),
+            "must not run next to Azure credentials",
+        ),
+        (
+            lambda d: d["jobs"]["deploy"]["steps"].insert(1, {"run": "pip install checkov"}),
+            "must not run next to Azure credentials",
+        ),
+        (lambda d: d["jobs"]["deploy"]["steps"][-1].update(run="curl https://x/health/live"), "smoke-test"),
+    ],
+)
 def test_structure_check_catches_breakage(mutate: Any, expected: str) -> None:
     doc = copy.deepcopy(load())
     mutate(doc)
@@ -301,7 +331,9 @@ def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
     shellcheck = _tool("shellcheck") or ""
     return subprocess.run(
         [binary, "-color=false", "-oneline", f"-shellcheck={shellcheck}", "-pyflakes=", str(path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -309,8 +341,12 @@ def zizmor(path: Path) -> subprocess.CompletedProcess[str]:
     binary = _tool("zizmor")
     if binary is None:
         pytest.skip("zizmor not installed (pip install zizmor)")
-    return subprocess.run([binary, "--offline", "--no-progress", "--format=plain", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [binary, "--offline", "--no-progress", "--format=plain", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_zizmor_finds_nothing() -> None:
@@ -318,19 +354,25 @@ def test_zizmor_finds_nothing() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize(("old", "new", "audit"), [
-    ("actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0", "actions/checkout@v5",
-     "unpinned-uses"),
-    ("          persist-credentials: false # no GITHUB_TOKEN left in .git/config\n", "",
-     "artipacked"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "audit"),
+    [
+        (
+            "actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0",
+            "actions/checkout@v5",
+            "unpinned-uses",
+        ),
+        ("          persist-credentials: false # no GITHUB_TOKEN left in .git/config\n", "", "artipacked"),
+    ],
+)
 def test_zizmor_rejects_a_broken_copy(tmp_path: Path, old: str, new: str, audit: str) -> None:
     text = WORKFLOW.read_text(encoding="utf-8")
     assert old in text
     broken = tmp_path / ".github" / "workflows" / "ci-cd.yml"
     broken.parent.mkdir(parents=True)
-    broken.write_text(text.replace(old, new, 1).replace("        with:\n      - ", "      - "),
-                      encoding="utf-8")
+    broken.write_text(
+        text.replace(old, new, 1).replace("        with:\n      - ", "      - "), encoding="utf-8"
+    )
     proc = zizmor(broken)
     assert proc.returncode != 0 and audit in proc.stdout, proc.stdout + proc.stderr
 
@@ -340,11 +382,18 @@ def test_actionlint_accepts_the_workflow() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ("    needs: infra\n", "    needs: nonexistent\n", "nonexistent"),
-    ("needs.infra.outputs.resource_group }}", "needs.infra.outputs.no_such_output }}", "no_such_output"),
-    ("runs-on: ubuntu-latest\n", "runs-on: ubuntu-latest\n    timeout-minutes: soon\n", "timeout-minutes"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("    needs: infra\n", "    needs: nonexistent\n", "nonexistent"),
+        ("needs.infra.outputs.resource_group }}", "needs.infra.outputs.no_such_output }}", "no_such_output"),
+        (
+            "runs-on: ubuntu-latest\n",
+            "runs-on: ubuntu-latest\n    timeout-minutes: soon\n",
+            "timeout-minutes",
+        ),
+    ],
+)
 def test_actionlint_rejects_a_broken_copy(tmp_path: Path, old: str, new: str, message: str) -> None:
     text = WORKFLOW.read_text(encoding="utf-8")
     assert old in text

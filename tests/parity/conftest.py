@@ -19,8 +19,7 @@ def mixed_model(settings_factory: Any) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _mlflow_serve(model_uri: str, tracking_uri: str, probe: dict[str, Any],
-                  logs: Any) -> Iterator[str]:
+def _mlflow_serve(model_uri: str, tracking_uri: str, probe: dict[str, Any], logs: Any) -> Iterator[str]:
     from benchmarks.servers import mlflow_server
 
     server = mlflow_server(model_uri, tracking_uri, logs)
@@ -47,23 +46,35 @@ def _ours(settings: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def numeric_servers(champion: dict[str, Any], settings_factory: Any, mlflow_server: Any,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def numeric_servers(
+    champion: dict[str, Any],
+    settings_factory: Any,
+    mlflow_server: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, str]]:
     from tests.support.models import ROW as NUMERIC_ROW
 
     uri = f"models:/{champion['name']}@champion"
     probe = {"dataframe_records": [NUMERIC_ROW]}
     logs = tmp_path_factory.mktemp("mlflow-serve-numeric")
-    with _mlflow_serve(uri, mlflow_server.url, probe, logs) as mlflow_url, \
-            _ours(settings_factory()) as ours_url:
+    with (
+        _mlflow_serve(uri, mlflow_server.url, probe, logs) as mlflow_url,
+        _ours(settings_factory()) as ours_url,
+    ):
         yield {"mlflow": mlflow_url, "ours": ours_url}
 
 
 @pytest.fixture(scope="session")
-def mixed_servers(mixed_model: dict[str, str], settings_factory: Any, mlflow_server: Any,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def mixed_servers(
+    mixed_model: dict[str, str],
+    settings_factory: Any,
+    mlflow_server: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, str]]:
     probe = {"dataframe_records": [ROW]}
     logs = tmp_path_factory.mktemp("mlflow-serve-mixed")
-    with _mlflow_serve(mixed_model["uri"], mlflow_server.url, probe, logs) as mlflow_url, \
-            _ours(settings_factory(model_name=MIXED_NAME)) as ours_url:
+    with (
+        _mlflow_serve(mixed_model["uri"], mlflow_server.url, probe, logs) as mlflow_url,
+        _ours(settings_factory(model_name=MIXED_NAME)) as ours_url,
+    ):
         yield {"mlflow": mlflow_url, "ours": ours_url}

@@ -15,28 +15,49 @@ import numpy as np
 import pandas as pd
 
 MIXED_NAME = "parity-mixed"
-ROW: dict[str, Any] = {"color": "red", "count": 3, "small": 1, "ratio": 0.5, "score": 1.0,
-                       "flag": True, "when": "2024-03-01"}
-COLUMN_TYPES = {"color": "string", "count": "long", "small": "integer", "ratio": "float",
-                "score": "double", "flag": "boolean", "when": "datetime"}
-PARAMS: dict[str, Any] = {"threshold": 0.5, "max_items": 10, "tags": ["a", "b"],
-                          "explain": False, "since": np.datetime64("2024-01-01")}
+ROW: dict[str, Any] = {
+    "color": "red",
+    "count": 3,
+    "small": 1,
+    "ratio": 0.5,
+    "score": 1.0,
+    "flag": True,
+    "when": "2024-03-01",
+}
+COLUMN_TYPES = {
+    "color": "string",
+    "count": "long",
+    "small": "integer",
+    "ratio": "float",
+    "score": "double",
+    "flag": "boolean",
+    "when": "datetime",
+}
+PARAMS: dict[str, Any] = {
+    "threshold": 0.5,
+    "max_items": 10,
+    "tags": ["a", "b"],
+    "explain": False,
+    "since": np.datetime64("2024-01-01"),
+}
 
 
 def training_frame(n: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "color": rng.choice(["red", "green", "blue"], n).astype(object),
-        "count": rng.integers(0, 100, n).astype("int64"),
-        "small": rng.integers(-5, 5, n).astype("int32"),
-        "ratio": rng.random(n).astype("float32"),
-        "score": rng.normal(size=n),
-        "flag": rng.random(n) > 0.5,
-        "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24, n),
-                                                             unit="h"),
-    })
-    target = (frame["count"] / 50 + frame["score"] + frame["flag"] * 0.5
-              + rng.normal(scale=0.1, size=n)).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "color": rng.choice(["red", "green", "blue"], n).astype(object),
+            "count": rng.integers(0, 100, n).astype("int64"),
+            "small": rng.integers(-5, 5, n).astype("int32"),
+            "ratio": rng.random(n).astype("float32"),
+            "score": rng.normal(size=n),
+            "flag": rng.random(n) > 0.5,
+            "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24, n), unit="h"),
+        }
+    )
+    target = (
+        frame["count"] / 50 + frame["score"] + frame["flag"] * 0.5 + rng.normal(scale=0.1, size=n)
+    ).to_numpy()
     return frame, target
 
 
@@ -47,12 +68,14 @@ def build_pipeline() -> Any:
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     as_int64 = FunctionTransformer(np.asarray, kw_args={"dtype": "int64"})
-    columns = ColumnTransformer([
-        ("color", OneHotEncoder(handle_unknown="ignore"), ["color"]),
-        ("numbers", StandardScaler(), ["count", "small", "ratio", "score"]),
-        ("flag", "passthrough", ["flag"]),
-        ("when", Pipeline([("ns", as_int64), ("scale", StandardScaler())]), ["when"]),
-    ])
+    columns = ColumnTransformer(
+        [
+            ("color", OneHotEncoder(handle_unknown="ignore"), ["color"]),
+            ("numbers", StandardScaler(), ["count", "small", "ratio", "score"]),
+            ("flag", "passthrough", ["flag"]),
+            ("when", Pipeline([("ns", as_int64), ("scale", StandardScaler())]), ["when"]),
+        ]
+    )
     return Pipeline([("columns", columns), ("model", Ridge(alpha=1.0))])
 
 
@@ -77,11 +100,15 @@ def register_mixed(settings: Any, experiment: str = "parity") -> dict[str, str]:
     untrusted = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
     with mlflow.start_run(run_name="parity-mixed"):
         info = mlflow.sklearn.log_model(
-            pipeline, name="model", signature=signature, serialization_format="skops",
-            skops_trusted_types=untrusted, registered_model_name=MIXED_NAME)
+            pipeline,
+            name="model",
+            signature=signature,
+            serialization_format="skops",
+            skops_trusted_types=untrusted,
+            registered_model_name=MIXED_NAME,
+        )
     version = str(info.registered_model_version)
     sign_version(settings, MIXED_NAME, version, trust_types=untrusted)
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
     client.set_registered_model_alias(MIXED_NAME, "champion", version)
-    return {"name": MIXED_NAME, "version": version,
-            "uri": f"models:/{MIXED_NAME}@champion"}
+    return {"name": MIXED_NAME, "version": version, "uri": f"models:/{MIXED_NAME}@champion"}

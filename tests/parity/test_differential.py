@@ -19,7 +19,7 @@ from tests.parity.cases import Case, mixed_cases, numeric_cases, numeric_server_
 # Where we refuse on purpose what MLflow scores, and why.
 DELIBERATE = {
     "csv repeated header name": "security review F3: pandas renames repeated CSV header "
-                                "names in quadratic time, so repeated names are refused",
+    "names in quadratic time, so repeated names are refused",
 }
 TOLERANCE = 1e-9
 
@@ -61,21 +61,30 @@ def _same_predictions(mlflow: Outcome, ours: Outcome) -> bool:
     except (TypeError, ValueError):
         return bool(expected == actual)
     return left.shape == right.shape and bool(
-        np.allclose(left, right, rtol=TOLERANCE, atol=0, equal_nan=True))
+        np.allclose(left, right, rtol=TOLERANCE, atol=0, equal_nan=True)
+    )
 
 
 def _verdict(case: Case, mlflow: Outcome, ours: Outcome) -> str:
     if ours.status >= 500:
         return "FAIL: we answered 5xx"
     if mlflow.status == 200 and ours.status != 200:
-        return f"deliberate ({DELIBERATE[case.name]})" if case.name in DELIBERATE \
+        return (
+            f"deliberate ({DELIBERATE[case.name]})"
+            if case.name in DELIBERATE
             else "FAIL: MLflow scored it, we did not"
+        )
     if mlflow.status == 200 and not _same_predictions(mlflow, ours):
         return "FAIL: predictions differ"
     if mlflow.status >= 500:
         return "better (MLflow 5xx)"
-    return "same" if (mlflow.status == ours.status and mlflow.error_code == ours.error_code) \
-        else "both refuse" if mlflow.status >= 400 and ours.status >= 400 else "differs"
+    return (
+        "same"
+        if (mlflow.status == ours.status and mlflow.error_code == ours.error_code)
+        else "both refuse"
+        if mlflow.status >= 400 and ours.status >= 400
+        else "differs"
+    )
 
 
 def _run(servers: dict[str, str], model: str, cases: list[Case]) -> list[tuple[str, ...]]:
@@ -83,8 +92,17 @@ def _run(servers: dict[str, str], model: str, cases: list[Case]) -> list[tuple[s
     with httpx.Client(timeout=120) as client:
         for case in cases:
             mlflow, ours = _send(client, servers["mlflow"], case), _send(client, servers["ours"], case)
-            rows.append((model, case.name[:60], str(mlflow.status), str(mlflow.error_code or ""),
-                         str(ours.status), str(ours.error_code or ""), _verdict(case, mlflow, ours)))
+            rows.append(
+                (
+                    model,
+                    case.name[:60],
+                    str(mlflow.status),
+                    str(mlflow.error_code or ""),
+                    str(ours.status),
+                    str(ours.error_code or ""),
+                    _verdict(case, mlflow, ours),
+                )
+            )
     return rows
 
 
@@ -100,10 +118,12 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
     print(f"{len(rows)} requests: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
-def test_invocations_answers_like_mlflow_models_serve(numeric_servers: dict[str, str],
-                                                     mixed_servers: dict[str, str]) -> None:
-    rows = (_run(numeric_servers, "numeric", numeric_cases() + numeric_server_error_cases())
-            + _run(mixed_servers, "mixed", mixed_cases()))
+def test_invocations_answers_like_mlflow_models_serve(
+    numeric_servers: dict[str, str], mixed_servers: dict[str, str]
+) -> None:
+    rows = _run(numeric_servers, "numeric", numeric_cases() + numeric_server_error_cases()) + _run(
+        mixed_servers, "mixed", mixed_cases()
+    )
     _print_table(rows)
     failures = [row for row in rows if row[-1].startswith("FAIL")]
     assert len(rows) >= 150

@@ -30,8 +30,9 @@ def _registered(uri: str) -> Any:
         os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
 
 
-def test_scoring_server_client_drives_the_numeric_model(numeric_servers: dict[str, str],
-                                                        champion: dict[str, Any]) -> None:
+def test_scoring_server_client_drives_the_numeric_model(
+    numeric_servers: dict[str, str], champion: dict[str, Any]
+) -> None:
     client = _client(numeric_servers["ours"])
     client.wait_server_ready(timeout=30)
     frame = pd.DataFrame(rows(20))
@@ -41,16 +42,19 @@ def test_scoring_server_client_drives_the_numeric_model(numeric_servers: dict[st
     assert client.get_version() == mlflow.__version__
     mlflow_client = _client(numeric_servers["mlflow"])
     assert mlflow_client.get_version() == client.get_version()
-    np.testing.assert_allclose(mlflow_client.invoke(frame).get_predictions().to_numpy(),
-                               result.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        mlflow_client.invoke(frame).get_predictions().to_numpy(), result.to_numpy(), rtol=1e-9
+    )
 
 
-def test_scoring_server_client_sends_params(mixed_servers: dict[str, str],
-                                            mixed_model: dict[str, str]) -> None:
+def test_scoring_server_client_sends_params(
+    mixed_servers: dict[str, str], mixed_model: dict[str, str]
+) -> None:
     client = _client(mixed_servers["ours"])
     client.wait_server_ready(timeout=30)
     frame = pd.DataFrame([ROW, {**ROW, "color": "blue", "count": 9}]).astype(
-        {"small": "int32", "ratio": "float32", "when": "datetime64[ns]"})
+        {"small": "int32", "ratio": "float32", "when": "datetime64[ns]"}
+    )
     result = client.invoke(frame, params={"threshold": 0.9, "tags": ["x"]}).get_predictions()
     expected = _registered(mixed_model["uri"]).predict(frame)
     np.testing.assert_allclose(result.to_numpy()[:, 0], expected, rtol=1e-9)

@@ -21,8 +21,9 @@ def _references(html: str) -> list[str]:
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_docs_pages_reference_only_the_app(page: str, champion: dict[str, Any],
-                                           settings_factory: Any, shim_factory: Any) -> None:
+def test_docs_pages_reference_only_the_app(
+    page: str, champion: dict[str, Any], settings_factory: Any, shim_factory: Any
+) -> None:
     shim = shim_factory(settings_factory())
     response = shim.get(page)
     assert response.status_code == 200
@@ -42,9 +43,9 @@ def test_docs_pages_reference_only_the_app(page: str, champion: dict[str, Any],
         assert '"validatorUrl": null' in html  # no badge fetched from validator.swagger.io
 
 
-def test_a_function_key_on_the_page_reaches_its_assets(champion: dict[str, Any],
-                                                      settings_factory: Any,
-                                                      shim_factory: Any) -> None:
+def test_a_function_key_on_the_page_reaches_its_assets(
+    champion: dict[str, Any], settings_factory: Any, shim_factory: Any
+) -> None:
     """In Azure a browser can send the key only as ?code=; the page's own requests need it."""
     shim = shim_factory(settings_factory())
     html = shim.get("/docs?code=Ab3_-key==").body.decode()

@@ -34,31 +34,48 @@ def _assert_quiet(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_oversized_webhook_timestamp_is_a_401_not_a_crash(
-    champion: dict[str, Any], settings_factory: Any, shim_factory: Any,
+    champion: dict[str, Any],
+    settings_factory: Any,
+    shim_factory: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
     shim = shim_factory(settings_factory(webhook_secret=WEBHOOK_SECRET))
     body = b'{"entity": "model_version_alias", "action": "created", "data": {}}'
     for timestamp in ("9" * 5000, "1" * 13, "\u0661\u0662\u0663"):  # huge, too long, Arabic digits
-        response = shim.post("/hooks/mlflow", body=body, headers={
-            "content-type": "application/json", "x-mlflow-delivery-id": "d-1",
-            "x-mlflow-timestamp": timestamp, "x-mlflow-signature": "v1,AAAA"})
+        response = shim.post(
+            "/hooks/mlflow",
+            body=body,
+            headers={
+                "content-type": "application/json",
+                "x-mlflow-delivery-id": "d-1",
+                "x-mlflow-timestamp": timestamp,
+                "x-mlflow-signature": "v1,AAAA",
+            },
+        )
         assert response.status_code == 401, response
         assert response.json()["field"] == "x-mlflow-timestamp"
     # A correctly signed, current delivery still goes through.
     now = str(int(time.time()))
-    signed = shim.post("/hooks/mlflow", body=body, headers={
-        "content-type": "application/json", "x-mlflow-delivery-id": "d-2",
-        "x-mlflow-timestamp": now,
-        "x-mlflow-signature": mlflow_signature(WEBHOOK_SECRET, "d-2", now, body)})
+    signed = shim.post(
+        "/hooks/mlflow",
+        body=body,
+        headers={
+            "content-type": "application/json",
+            "x-mlflow-delivery-id": "d-2",
+            "x-mlflow-timestamp": now,
+            "x-mlflow-signature": mlflow_signature(WEBHOOK_SECRET, "d-2", now, body),
+        },
+    )
     assert signed.status_code == 202, signed
     assert _guard_records(caplog) == []
     _assert_quiet(caplog)
 
 
 def test_an_unhandled_exception_is_one_500_and_one_log_line(
-    champion: dict[str, Any], settings_factory: Any, shim_factory: Any,
+    champion: dict[str, Any],
+    settings_factory: Any,
+    shim_factory: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="app")
@@ -68,12 +85,15 @@ def test_an_unhandled_exception_is_one_500_and_one_log_line(
         raise ValueError(f"bad value {item}")  # the message quotes request data
 
     shim.fastapi_app.add_api_route("/broken/{item}", broken, methods=["POST"])
-    response = shim.post(f"/broken/{MARKER}?q={MARKER}", body=MARKER.encode(),
-                         headers={"content-type": "text/plain"})
+    response = shim.post(
+        f"/broken/{MARKER}?q={MARKER}", body=MARKER.encode(), headers={"content-type": "text/plain"}
+    )
 
     assert response.status_code == 500
-    assert response.json() == {"error": "internal_error",
-                               "message": "The server failed to handle the request."}
+    assert response.json() == {
+        "error": "internal_error",
+        "message": "The server failed to handle the request.",
+    }
     assert MARKER.encode() not in response.body
     records = _guard_records(caplog)
     assert len(records) == 1, [r.getMessage() for r in records]
@@ -86,7 +106,9 @@ def test_an_unhandled_exception_is_one_500_and_one_log_line(
 
 
 def test_an_exception_after_the_response_started_still_completes_the_invocation(
-    champion: dict[str, Any], settings_factory: Any, shim_factory: Any,
+    champion: dict[str, Any],
+    settings_factory: Any,
+    shim_factory: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="app")

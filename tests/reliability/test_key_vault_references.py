@@ -23,7 +23,9 @@ WEBHOOK_REF = f"@Microsoft.KeyVault(SecretUri={VAULT}/mlflow-webhook-secret)"
 
 
 def test_unresolved_references_grant_nothing_and_show_in_health(
-    champion: dict[str, Any], settings_factory: Any, shim_factory: Any,
+    champion: dict[str, Any],
+    settings_factory: Any,
+    shim_factory: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -34,10 +36,16 @@ def test_unresolved_references_grant_nothing_and_show_in_health(
 
     body = b'{"entity": "model_version_alias", "action": "created", "data": {}}'
     now = str(int(time.time()))
-    forged = shim.post("/hooks/mlflow", body=body, headers={
-        "content-type": "application/json", "x-mlflow-delivery-id": "d-1",
-        "x-mlflow-timestamp": now,
-        "x-mlflow-signature": mlflow_signature(WEBHOOK_REF, "d-1", now, body)})
+    forged = shim.post(
+        "/hooks/mlflow",
+        body=body,
+        headers={
+            "content-type": "application/json",
+            "x-mlflow-delivery-id": "d-1",
+            "x-mlflow-timestamp": now,
+            "x-mlflow-signature": mlflow_signature(WEBHOOK_REF, "d-1", now, body),
+        },
+    )
     assert (forged.status_code, forged.json()["error"]) == (403, "webhooks_disabled")
 
     health = shim.get("/health")
@@ -45,15 +53,18 @@ def test_unresolved_references_grant_nothing_and_show_in_health(
     assert health.json()["unresolved_settings"] == ["ADMIN_API_KEY", "MLFLOW_WEBHOOK_SECRET"]
     assert b"vault.azure.net" not in health.body  # names only
 
-    errors = [r for r in caplog.records
-              if r.levelno == logging.ERROR and "unresolved Key Vault" in r.getMessage()]
+    errors = [
+        r for r in caplog.records if r.levelno == logging.ERROR and "unresolved Key Vault" in r.getMessage()
+    ]
     assert len(errors) == 1
     assert "ADMIN_API_KEY" in errors[0].getMessage()
     assert "vault.azure.net" not in caplog.text
 
 
 def test_reload_stays_closed_when_the_admin_key_is_unresolved(
-    champion: dict[str, Any], settings_factory: Any, shim_factory: Any,
+    champion: dict[str, Any],
+    settings_factory: Any,
+    shim_factory: Any,
 ) -> None:
     """Without ADMIN_API_KEY reload is open (documented); an unresolved key must not open it."""
     shim = shim_factory(settings_factory(admin_api_key=ADMIN_REF))
@@ -66,8 +77,10 @@ def test_reload_stays_closed_when_the_admin_key_is_unresolved(
 def test_references_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADMIN_API_KEY", ADMIN_REF)
     monkeypatch.setenv("MLFLOW_WEBHOOK_SECRET", "  " + WEBHOOK_REF.lower())
-    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING",
-                       "@Microsoft.AppConfiguration(Endpoint=https://x.azconfig.io; Key=ai)")
+    monkeypatch.setenv(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "@Microsoft.AppConfiguration(Endpoint=https://x.azconfig.io; Key=ai)",
+    )
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"@Microsoft.KeyVault(SecretUri={VAULT}/uri)")
     monkeypatch.setenv("MODEL_NAME", "resolved-model")
     settings = Settings()
@@ -76,7 +89,13 @@ def test_references_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.mlflow_tracking_uri == Settings.model_fields["mlflow_tracking_uri"].default
     assert settings.model_name == "resolved-model"
     assert settings.unresolved_settings == (
-        "ADMIN_API_KEY", "APPLICATIONINSIGHTS_CONNECTION_STRING", "MLFLOW_TRACKING_URI",
-        "MLFLOW_WEBHOOK_SECRET")
+        "ADMIN_API_KEY",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_WEBHOOK_SECRET",
+    )
     assert Settings(admin_api_key="real-key").unresolved_settings == (
-        "APPLICATIONINSIGHTS_CONNECTION_STRING", "MLFLOW_TRACKING_URI", "MLFLOW_WEBHOOK_SECRET")
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_WEBHOOK_SECRET",
+    )

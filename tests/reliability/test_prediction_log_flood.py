@@ -80,29 +80,46 @@ def _metric(lines: list[str], prefix: str) -> float:
 
 
 def test_sixty_large_requests_keep_peak_rss_bounded(
-    champion: dict[str, Any], settings_factory: Any, mlflow_server: Any, tmp_path: Path,
+    champion: dict[str, Any],
+    settings_factory: Any,
+    mlflow_server: Any,
+    tmp_path: Path,
 ) -> None:
     settings = settings_factory(prediction_log_container=f"flood-{uuid.uuid4().hex[:12]}")
-    env = {**os.environ,
-           "MLFLOW_TRACKING_URI": mlflow_server.url, "MODEL_NAME": champion["name"],
-           "MODEL_ALIAS": "champion", "MODEL_REFRESH_SECONDS": "0",
-           "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
-           "MODEL_STORAGE_CONNECTION_STRING":
-               settings.storage_connection_string.get_secret_value(),
-           "PREDICTION_LOG_ENABLED": "true",
-           "PREDICTION_LOG_CONTAINER": settings.prediction_log_container,
-           "WEBSITE_INSTANCE_ID": "flood", "MAX_BODY_BYTES": str(32 * MIB),
-           "LOG_LEVEL": "INFO", "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(REQUESTS), str(ROWS)],
-                            cwd=ROOT, env=env, timeout=600, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": mlflow_server.url,
+        "MODEL_NAME": champion["name"],
+        "MODEL_ALIAS": "champion",
+        "MODEL_REFRESH_SECONDS": "0",
+        "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
+        "MODEL_STORAGE_CONNECTION_STRING": settings.storage_connection_string.get_secret_value(),
+        "PREDICTION_LOG_ENABLED": "true",
+        "PREDICTION_LOG_CONTAINER": settings.prediction_log_container,
+        "WEBSITE_INSTANCE_ID": "flood",
+        "MAX_BODY_BYTES": str(32 * MIB),
+        "LOG_LEVEL": "INFO",
+        "TMPDIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(REQUESTS), str(ROWS)],
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
 
     assert report["statuses"] == [200] * REQUESTS
     growth = report["peak_mib"] - report["baseline_mib"]
-    print(f"peak RSS {report['peak_mib']:.0f} MiB (after the flood, before the last write "
-          f"{report['flood_peak_mib']:.0f}), growth {growth:.0f} MiB over "
-          f"{REQUESTS} x {ROWS} rows ({report['body_bytes'] / MIB:.1f} MiB bodies)")
+    print(
+        f"peak RSS {report['peak_mib']:.0f} MiB (after the flood, before the last write "
+        f"{report['flood_peak_mib']:.0f}), growth {growth:.0f} MiB over "
+        f"{REQUESTS} x {ROWS} rows ({report['body_bytes'] / MIB:.1f} MiB bodies)"
+    )
     assert growth < GROWTH_BOUND_MIB, report
     assert report["held_after_flood"] <= settings.prediction_log_max_buffer_bytes
 
@@ -114,8 +131,11 @@ def test_sixty_large_requests_keep_peak_rss_bounded(
     assert _metric(metrics, "prediction_log_buffer_bytes") == 0  # all written by the end
     # What was kept is complete: every written line is in the blob, and parses.
     client = container(settings, settings.prediction_log_container)
-    lines = [line for blob in client.list_blobs()
-             for line in client.download_blob(blob.name).readall().splitlines()]
+    lines = [
+        line
+        for blob in client.list_blobs()
+        for line in client.download_blob(blob.name).readall().splitlines()
+    ]
     assert len(lines) == written > 0
     sample = json.loads(lines[-1])
     assert sample["rows"] == ROWS and sample["part"][1] == ROWS // 2000

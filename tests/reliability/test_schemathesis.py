@@ -35,22 +35,26 @@ def api_schema(api_app: Any) -> Any:
 
 
 def test_schema_lists_every_route(api_schema: Any) -> None:
-    operations = {f"{op.ok().method.upper()} {op.ok().path}"
-                  for op in api_schema.get_all_operations()}
-    assert {"POST /predict", "POST /invocations", "GET /health", "GET /model/info",
-            "POST /model/reload"} <= operations
+    operations = {f"{op.ok().method.upper()} {op.ok().path}" for op in api_schema.get_all_operations()}
+    assert {
+        "POST /predict",
+        "POST /invocations",
+        "GET /health",
+        "GET /model/info",
+        "POST /model/reload",
+    } <= operations
 
 
 # pytest 9 breaks schemathesis' own pytest plugin (`from_fixture`); Hypothesis drives the
 # schema's strategy directly instead, which is the same generator and the same checks.
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 @given(data=st.data())
 def test_api_conforms_to_its_openapi(api_schema: Any, mode: GenerationMode, data: Any) -> None:
     case = data.draw(api_schema.as_strategy(mode))
     # positive_data_acceptance is left out: the request schema is MLflow's generic envelope,
     # while the columns are the served model's (enforced at runtime with a 400 naming the
     # field), so schema-valid bodies with made-up columns are rightly refused.
-    case.call_and_validate(headers={"x-admin-key": ADMIN_KEY},
-                           excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(headers={"x-admin-key": ADMIN_KEY}, excluded_checks=[positive_data_acceptance])

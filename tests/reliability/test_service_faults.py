@@ -64,8 +64,11 @@ def _predict_from_fallback(shim: ShimClient, stack: Stack) -> float:
     response = shim.post("/predict", json_body={"instances": [ROW]})
     elapsed = time.monotonic() - started
     assert response.status_code == 200, response
-    assert response.json()["model"] == {"name": stack.model_name, "version": stack.version,
-                                        "source": "blob_fallback"}
+    assert response.json()["model"] == {
+        "name": stack.model_name,
+        "version": stack.version,
+        "source": "blob_fallback",
+    }
     return elapsed
 
 
@@ -92,8 +95,7 @@ def test_registry_that_never_answers_cannot_hang_cold_start(stack: Stack, shims:
     assert registry["duration_ms"] <= TIMEOUT * 1000 + 1000
 
 
-def test_alias_on_version_without_artifacts_falls_to_next_source(stack: Stack,
-                                                                 shims: Any) -> None:
+def test_alias_on_version_without_artifacts_falls_to_next_source(stack: Stack, shims: Any) -> None:
     from mlflow import MlflowClient
 
     from app.lifecycle.training import train
@@ -118,19 +120,22 @@ def test_alias_on_version_without_artifacts_falls_to_next_source(stack: Stack,
 
 
 def test_registry_lost_after_start_keeps_serving_and_counts_refresh_failures(
-        stack: Stack, shims: Any, caplog: pytest.LogCaptureFixture) -> None:
+    stack: Stack, shims: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="app")
     shim = shims(stack.settings(registry_timeout_seconds=TIMEOUT, model_refresh_seconds=0.5))
-    assert shim.post("/predict", json_body={"instances": [ROW]}).json()["model"]["source"] \
-        == "registry"
+    assert shim.post("/predict", json_body={"instances": [ROW]}).json()["model"]["source"] == "registry"
     stack.mlflow.stop()
     manager = shim.manager
     assert _wait_for(lambda: manager.stats.refresh_failures >= 2, 30), manager.stats
 
     response = shim.post("/predict", json_body={"instances": [ROW]})
     assert response.status_code == 200, response
-    assert response.json()["model"] == {"name": stack.model_name, "version": stack.version,
-                                        "source": "registry"}
+    assert response.json()["model"] == {
+        "name": stack.model_name,
+        "version": stack.version,
+        "source": "registry",
+    }
     info = shim.get("/model/info").json()
     assert info["refresh"]["failures"] >= 2
     assert "unreachable" in info["refresh"]["last_error"]
@@ -140,16 +145,22 @@ def test_registry_lost_after_start_keeps_serving_and_counts_refresh_failures(
 
 
 @pytest.mark.parametrize("returning", ["registry", "blob"])
-def test_everything_down_degrades_then_recovers_by_itself(stack: Stack, shims: Any,
-                                                          returning: str) -> None:
+def test_everything_down_degrades_then_recovers_by_itself(stack: Stack, shims: Any, returning: str) -> None:
     overrides: dict[str, Any] = {}
     if returning == "registry":
         stack.mlflow.stop()
     else:  # a registry that never comes back: an address with nothing listening
         overrides["mlflow_tracking_uri"] = f"http://127.0.0.1:{free_port()}"
     stack.azurite.stop()
-    shim = shims(stack.settings(registry_timeout_seconds=TIMEOUT, startup_wait_seconds=10.0,
-                                retry_initial_seconds=0.5, retry_max_seconds=2.0, **overrides))
+    shim = shims(
+        stack.settings(
+            registry_timeout_seconds=TIMEOUT,
+            startup_wait_seconds=10.0,
+            retry_initial_seconds=0.5,
+            retry_max_seconds=2.0,
+            **overrides,
+        )
+    )
     health = shim.get("/health")
     assert health.status_code == 503
     assert health.headers["retry-after"] == "5"

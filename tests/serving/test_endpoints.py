@@ -42,8 +42,12 @@ def test_ready_reports_registry_model(shim: Any, champion: dict[str, Any], path:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert body["model"] == {"name": champion["name"], "version": champion["version"],
-                             "source": "registry", "signed": True}
+    assert body["model"] == {
+        "name": champion["name"],
+        "version": champion["version"],
+        "source": "registry",
+        "signed": True,
+    }
     assert body["registry"]["reachable"] is True
     assert body["uptime_seconds"] >= 0
 
@@ -56,7 +60,11 @@ def test_model_info(shim: Any, champion: dict[str, Any]) -> None:
     assert body["source"] == "registry"
     assert body["sha256"] == champion["sha256"]
     assert (body["signed"], body["trust"], body["flavor"], body["format"]) == (
-        True, "signed", "sklearn", "skops")
+        True,
+        "signed",
+        "sklearn",
+        "skops",
+    )
     assert [c["name"] for c in body["signature"]["inputs"]] == FEATURES
     assert body["metrics"]["r2"] > 0.3
     assert body["load_attempts"][-1]["outcome"] == "loaded"
@@ -74,6 +82,7 @@ def test_predict_matches_raw_model(shim: Any, champion: dict[str, Any]) -> None:
     assert response.headers["x-model-version"] == champion["version"]
     assert body["request_id"] and body["processing_time_ms"] >= 0
     import os
+
     os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
     try:
         raw = mlflow.sklearn.load_model(f"models:/{champion['name']}/{champion['version']}")
@@ -83,13 +92,16 @@ def test_predict_matches_raw_model(shim: Any, champion: dict[str, Any]) -> None:
     np.testing.assert_allclose(body["predictions"], expected, rtol=1e-9)
 
 
-@pytest.mark.parametrize("payload", [
-    {"instances": [ROW, ROW]},
-    {"inputs": [ROW, ROW]},
-    {"dataframe_records": [ROW, ROW]},
-    {"dataframe_split": split([ROW, ROW])},
-    {"inputs": {k: [v, v] for k, v in ROW.items()}},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"instances": [ROW, ROW]},
+        {"inputs": [ROW, ROW]},
+        {"dataframe_records": [ROW, ROW]},
+        {"dataframe_split": split([ROW, ROW])},
+        {"inputs": {k: [v, v] for k, v in ROW.items()}},
+    ],
+)
 def test_invocations_formats_agree(shim: Any, payload: dict[str, Any]) -> None:
     reference = shim.post("/predict", json_body={"instances": [ROW, ROW]}).json()["predictions"]
     response = shim.post("/invocations", json_body=payload)
@@ -100,8 +112,9 @@ def test_invocations_formats_agree(shim: Any, payload: dict[str, Any]) -> None:
 def test_invocations_csv(shim: Any) -> None:
     header = ",".join(FEATURES)
     line = ",".join(str(ROW[c]) for c in FEATURES)
-    response = shim.post("/invocations", body=f"{header}\n{line}\n".encode(),
-                         headers={"content-type": "text/csv"})
+    response = shim.post(
+        "/invocations", body=f"{header}\n{line}\n".encode(), headers={"content-type": "text/csv"}
+    )
     assert response.status_code == 200, response
     expected = shim.post("/predict", json_body={"instances": [ROW]}).json()["predictions"]
     assert response.json()["predictions"] == pytest.approx(expected)
@@ -139,10 +152,10 @@ def test_mlflow_ping_and_version(shim: Any) -> None:
     assert version.headers["content-type"].startswith("text/plain")
 
 
-def test_ping_is_503_at_once_while_no_model_is_loaded(settings_factory: Any,
-                                                      shim_factory: Any) -> None:
-    degraded = shim_factory(settings_factory(use_mlflow_registry=False, fallback_enabled=False,
-                                             startup_wait_seconds=0))
+def test_ping_is_503_at_once_while_no_model_is_loaded(settings_factory: Any, shim_factory: Any) -> None:
+    degraded = shim_factory(
+        settings_factory(use_mlflow_registry=False, fallback_enabled=False, startup_wait_seconds=0)
+    )
     response = degraded.get("/ping")
     assert response.status_code == 503
     assert response.json()["error"] == "model_unavailable"
@@ -157,8 +170,9 @@ def test_invocations_parquet_and_unwrapped_form(shim: Any) -> None:
     reference = shim.post("/predict", json_body={"instances": [ROW, ROW]}).json()["predictions"]
     buffer = io.BytesIO()
     pd.DataFrame([ROW, ROW]).to_parquet(buffer)
-    parquet = shim.post("/invocations", body=buffer.getvalue(),
-                        headers={"content-type": "application/vnd.apache.parquet"})
+    parquet = shim.post(
+        "/invocations", body=buffer.getvalue(), headers={"content-type": "application/vnd.apache.parquet"}
+    )
     assert parquet.status_code == 200, parquet
     assert parquet.json() == {"predictions": reference}
     unwrapped = shim.post("/invocations", json_body={**ROW, "prompt": "ignored"})

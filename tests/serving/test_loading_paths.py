@@ -17,14 +17,18 @@ def _ready(shim: Any) -> dict[str, Any]:
     return response.json()
 
 
-@pytest.mark.parametrize("uri_template", [
-    "models:/{name}/{version}",
-    "models:/{name}@champion",
-    "models:/{name}/latest",
-    "runs:/{run_id}/model",
-])
-def test_model_uri_forms(shim_factory: Any, settings_factory: Any, champion: dict[str, Any],
-                         uri_template: str) -> None:
+@pytest.mark.parametrize(
+    "uri_template",
+    [
+        "models:/{name}/{version}",
+        "models:/{name}@champion",
+        "models:/{name}/latest",
+        "runs:/{run_id}/model",
+    ],
+)
+def test_model_uri_forms(
+    shim_factory: Any, settings_factory: Any, champion: dict[str, Any], uri_template: str
+) -> None:
     uri = uri_template.format(**champion)
     info = _ready(shim_factory(settings_factory(model_uri=uri)))
     assert info["source"] == "registry"
@@ -55,22 +59,22 @@ def test_stage(shim_factory: Any, settings_factory: Any) -> None:
     first = train(settings, alpha=1.0)
     train(settings, alpha=2.0)
     MlflowClient(settings.mlflow_tracking_uri).transition_model_version_stage(
-        "stage-test", first.version, "Staging")
-    info = _ready(shim_factory(settings_factory(model_name="stage-test", model_alias=None,
-                                                model_stage="staging")))
+        "stage-test", first.version, "Staging"
+    )
+    info = _ready(
+        shim_factory(settings_factory(model_name="stage-test", model_alias=None, model_stage="staging"))
+    )
     assert info["version"] == first.version
     assert info["stage"] == "Staging"
 
 
 def test_run_id(shim_factory: Any, settings_factory: Any, champion: dict[str, Any]) -> None:
-    info = _ready(shim_factory(settings_factory(use_mlflow_registry=False,
-                                                model_run_id=champion["run_id"])))
+    info = _ready(shim_factory(settings_factory(use_mlflow_registry=False, model_run_id=champion["run_id"])))
     assert info["run_id"] == champion["run_id"]
     assert [a["source"] for a in info["load_attempts"]] == ["run_id"]
 
 
-def test_latest_run_by_name(shim_factory: Any, settings_factory: Any,
-                            champion: dict[str, Any]) -> None:
+def test_latest_run_by_name(shim_factory: Any, settings_factory: Any, champion: dict[str, Any]) -> None:
     from app.lifecycle.signing import sign_run
     from app.model_loading.fetch_mlflow import client, latest_run_with_name
 
@@ -82,27 +86,34 @@ def test_latest_run_by_name(shim_factory: Any, settings_factory: Any,
     assert info["run_id"] == latest
 
 
-def test_chain_order_falls_through_to_next_source(shim_factory: Any, settings_factory: Any,
-                                                  champion: dict[str, Any]) -> None:
-    info = _ready(shim_factory(settings_factory(model_alias="no-such-alias",
-                                                model_run_id=champion["run_id"])))
+def test_chain_order_falls_through_to_next_source(
+    shim_factory: Any, settings_factory: Any, champion: dict[str, Any]
+) -> None:
+    info = _ready(
+        shim_factory(settings_factory(model_alias="no-such-alias", model_run_id=champion["run_id"]))
+    )
     sources = [(a["source"], a["outcome"]) for a in info["load_attempts"]]
     assert sources == [("registry", "failed"), ("run_id", "loaded")]
     assert "no-such-alias" in info["load_attempts"][0]["error"]
 
 
-def test_blob_fallback_when_registry_is_down(shim_factory: Any, settings_factory: Any,
-                                             champion: dict[str, Any]) -> None:
+def test_blob_fallback_when_registry_is_down(
+    shim_factory: Any, settings_factory: Any, champion: dict[str, Any]
+) -> None:
     timeout = 2.0
-    settings = settings_factory(mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}",
-                                registry_timeout_seconds=timeout)
+    settings = settings_factory(
+        mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}", registry_timeout_seconds=timeout
+    )
     shim = shim_factory(settings)
     started = time.monotonic()
     response = shim.post("/predict", json_body={"instances": [ROW]})
     elapsed = time.monotonic() - started
     assert response.status_code == 200, response
-    assert response.json()["model"] == {"name": champion["name"], "version": champion["version"],
-                                        "source": "blob_fallback"}
+    assert response.json()["model"] == {
+        "name": champion["name"],
+        "version": champion["version"],
+        "source": "blob_fallback",
+    }
     info = _ready(shim)
     assert info["source"] == "blob_fallback"
     assert info["sha256"] == champion["sha256"]
@@ -114,8 +125,9 @@ def test_blob_fallback_when_registry_is_down(shim_factory: Any, settings_factory
     assert elapsed < 30  # generous bound: the point is that a dead registry cannot hang startup
 
 
-def test_degraded_start_serves_503_then_recovers(shim_factory: Any, settings_factory: Any,
-                                                 champion: dict[str, Any]) -> None:
+def test_degraded_start_serves_503_then_recovers(
+    shim_factory: Any, settings_factory: Any, champion: dict[str, Any]
+) -> None:
     settings = settings_factory(model_name="never-registered", startup_wait_seconds=5.0)
     shim = shim_factory(settings)
     ready = shim.get("/health/ready")
@@ -130,8 +142,9 @@ def test_degraded_start_serves_503_then_recovers(shim_factory: Any, settings_fac
     assert shim.get("/health/live").status_code == 200
 
 
-def test_concurrent_first_requests_load_once(shim_factory: Any, settings_factory: Any,
-                                             champion: dict[str, Any]) -> None:
+def test_concurrent_first_requests_load_once(
+    shim_factory: Any, settings_factory: Any, champion: dict[str, Any]
+) -> None:
     shim = shim_factory(settings_factory())
     futures = [shim.submit("POST", "/predict", json_body={"instances": [ROW]}) for _ in range(16)]
     statuses = [f.result(60).status_code for f in futures]

@@ -71,13 +71,16 @@ def test_integers_in_double_columns_are_accepted_like_the_general_path() -> None
 
 
 @pytest.mark.usefixtures("fast_path")
-@pytest.mark.parametrize(("data", "field"), [
-    ([[True] * 10], "age"),                      # booleans are not doubles
-    ([[None] + [0.1] * 9], "age"),               # nulls in a required column
-    ([["1.0"] + [0.1] * 9], "age"),              # strings
-    ([[0.1] * 9], "dataframe_split.data"),        # ragged row
-    ([["OVERFLOW"] + [0.1] * 9], "body"),        # 1e999: JSON that overflows is refused
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ([[True] * 10], "age"),  # booleans are not doubles
+        ([[None] + [0.1] * 9], "age"),  # nulls in a required column
+        ([["1.0"] + [0.1] * 9], "age"),  # strings
+        ([[0.1] * 9], "dataframe_split.data"),  # ragged row
+        ([["OVERFLOW"] + [0.1] * 9], "body"),  # 1e999: JSON that overflows is refused
+    ],
+)
 def test_unusual_input_gets_the_general_error_on_predict(data: list[list[Any]], field: str) -> None:
     body = orjson.dumps({"dataframe_split": {"columns": FEATURES, "data": data}})
     body = body.replace(b'"OVERFLOW"', b"1e999")
@@ -90,20 +93,28 @@ def test_unusual_input_gets_the_general_error_on_predict(data: list[list[Any]], 
 DOUBLED = [[0.1] * 10, [0.2] * 10]
 
 
-@pytest.mark.parametrize("body", [
-    # repeated keys: decoders keep the last, simdjson's lookup found the first
-    b'{"dataframe_split": {"columns": %s, "data": [%s]}, "dataframe_split": {"columns": %s, '
-    b'"data": [%s]}}' % (json.dumps(FEATURES).encode(), json.dumps(DOUBLED[0]).encode(),
-                        json.dumps(FEATURES).encode(), json.dumps(DOUBLED[1]).encode()),
-    b'{"dataframe_split": {"columns": %s, "data": [%s], "data": [%s]}}' % (
-        json.dumps(FEATURES).encode(), json.dumps(DOUBLED[0]).encode(),
-        json.dumps(DOUBLED[1]).encode()),
-    # nested cells: the buffer of doubles flattened them
-    json.dumps({"dataframe_split": {"columns": FEATURES,
-                                    "data": [[[0.1], *DOUBLED[0][1:]]]}}).encode(),
-    json.dumps({"dataframe_split": {"columns": FEATURES,
-                                    "data": [[*DOUBLED[0], 0.5], [[]] * 10]}}).encode(),
-], ids=["repeated split", "repeated data", "nested cell", "row of 11 then empty lists"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        # repeated keys: decoders keep the last, simdjson's lookup found the first
+        b'{"dataframe_split": {"columns": %s, "data": [%s]}, "dataframe_split": {"columns": %s, '
+        b'"data": [%s]}}'
+        % (
+            json.dumps(FEATURES).encode(),
+            json.dumps(DOUBLED[0]).encode(),
+            json.dumps(FEATURES).encode(),
+            json.dumps(DOUBLED[1]).encode(),
+        ),
+        b'{"dataframe_split": {"columns": %s, "data": [%s], "data": [%s]}}'
+        % (json.dumps(FEATURES).encode(), json.dumps(DOUBLED[0]).encode(), json.dumps(DOUBLED[1]).encode()),
+        # nested cells: the buffer of doubles flattened them
+        json.dumps({"dataframe_split": {"columns": FEATURES, "data": [[[0.1], *DOUBLED[0][1:]]]}}).encode(),
+        json.dumps(
+            {"dataframe_split": {"columns": FEATURES, "data": [[*DOUBLED[0], 0.5], [[]] * 10]}}
+        ).encode(),
+    ],
+    ids=["repeated split", "repeated data", "nested cell", "row of 11 then empty lists"],
+)
 def test_the_fast_path_steps_aside_for_what_it_misread(body: bytes) -> None:
     assert numeric_split.from_bytes(body, SCHEMA, 1000) is None
     for mlflow in DIALECTS.values():
@@ -119,6 +130,7 @@ def test_the_fast_path_steps_aside_for_what_it_misread(body: bytes) -> None:
 
 
 # --- property: generated bodies ------------------------------------------------------------
+
 
 class Raw(str):
     """JSON text to emit as is (number spellings, NaN, big integers)."""
@@ -143,8 +155,9 @@ NUMBERS = st.one_of(
 BIG = st.sampled_from([2**63, -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, 10**30, -(10**30)])
 CELLS = st.one_of(
     st.tuples(st.one_of(NUMBERS, BIG), st.integers(0, 3)).map(lambda t: _number_text(*t)),
-    st.sampled_from([True, False, None, "1.5", "x", "", Raw("NaN"), Raw("Infinity"),
-                     Raw("1e999"), Raw("-1E400")]),
+    st.sampled_from(
+        [True, False, None, "1.5", "x", "", Raw("NaN"), Raw("Infinity"), Raw("1e999"), Raw("-1E400")]
+    ),
     st.lists(NUMBERS.map(lambda v: _number_text(v, 0)), max_size=2),
 )
 
@@ -177,8 +190,7 @@ def bodies(draw: st.DrawFn) -> bytes:
     data = []
     for _ in range(n_rows):
         row_width = width + pick(0, -1, 1)
-        data.append(draw(st.lists(row_cells, min_size=max(row_width, 0),
-                                  max_size=max(row_width, 0))))
+        data.append(draw(st.lists(row_cells, min_size=max(row_width, 0), max_size=max(row_width, 0))))
     split_items = Obj([("columns", names), ("data", data)])
     if draw(st.booleans()):
         split_items = Obj(reversed(split_items))
@@ -192,8 +204,11 @@ def bodies(draw: st.DrawFn) -> bytes:
     elif extra_split == "columns":
         split_items.insert(0, ("columns", names[::-1]))
     top = Obj([("dataframe_split", split_items)])
-    extra_top = draw(st.sampled_from([None, "params"])) if not odd else pick(
-        None, "params", "params list", "metadata", "repeat split", "records")
+    extra_top = (
+        draw(st.sampled_from([None, "params"]))
+        if not odd
+        else pick(None, "params", "params list", "metadata", "repeat split", "records")
+    )
     if extra_top == "params":
         top.append(("params", Obj([("k", 1), ("k", "v")])))
     elif extra_top == "params list":
@@ -226,8 +241,13 @@ def _general(body: bytes, mlflow: bool) -> Any:
         return None
 
 
-@settings(max_examples=2500, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=2500,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(body=bodies())
 def test_fast_paths_equal_the_general_path_or_step_aside(body: bytes) -> None:
     from_bytes = numeric_split.from_bytes(body, SCHEMA, 1000)
@@ -243,8 +263,9 @@ def test_fast_paths_equal_the_general_path_or_step_aside(body: bytes) -> None:
         for fast in fast_results:
             if fast is None:
                 continue  # stepped aside
-            assert general is not None, f"{dialect}: the fast path accepted what the general " \
-                                        f"path refuses: {body[:300]!r}"
+            assert general is not None, (
+                f"{dialect}: the fast path accepted what the general path refuses: {body[:300]!r}"
+            )
             pd.testing.assert_frame_equal(fast[0], general.frame, check_exact=True)
             if not mlflow:  # /invocations enforces params separately (no param schema here)
                 assert fast[1] == general.params

@@ -8,8 +8,9 @@ from typing import Any
 import function_app
 
 
-def test_preload_loads_the_model_without_an_invocation(settings_factory: Any,
-                                                       champion: dict[str, Any]) -> None:
+def test_preload_loads_the_model_without_an_invocation(
+    settings_factory: Any, champion: dict[str, Any]
+) -> None:
     functions_app = function_app.build(settings_factory(), preload=True)
     manager = functions_app.middleware._app.state.services.manager
     try:

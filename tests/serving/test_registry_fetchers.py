@@ -20,8 +20,9 @@ from devstack.services import free_port
 from tests.support.models import rows
 
 
-def test_rest_and_library_fetchers_load_the_same_model(champion: dict[str, Any],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rest_and_library_fetchers_load_the_same_model(
+    champion: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pandas as pd
 
     settings = champion["settings"]
@@ -103,7 +104,8 @@ def redirecting() -> Iterator[dict[str, Any]]:
 
 
 def test_f9_credentials_never_follow_a_redirect_to_another_host(
-        redirecting: dict[str, Any], settings_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    redirecting: dict[str, Any], settings_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Review finding F9: urllib copied Authorization to whatever host a redirect named."""
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-SECRET-123")
     settings = settings_factory(mlflow_tracking_uri=redirecting["tracking"])
@@ -115,14 +117,18 @@ def test_f9_credentials_never_follow_a_redirect_to_another_host(
 
 @pytest.mark.parametrize("tail", ["/mlflow", "/mlflow?token=abcSECRET"])
 def test_f8_credentials_in_the_tracking_uri_never_reach_messages(
-        settings_factory: Any, shim_factory: Any, caplog: pytest.LogCaptureFixture,
-        tail: str) -> None:
+    settings_factory: Any, shim_factory: Any, caplog: pytest.LogCaptureFixture, tail: str
+) -> None:
     """Review finding F8: user:password (or a token) in MLFLOW_TRACKING_URI leaked via
     /model/info, /health and logs. Without a query the REST fetcher answers, with one the
     mlflow library does: both are redacted."""
     tracking = f"http://svc-user:SuperSecretPw@127.0.0.1:{free_port()}{tail}"
-    settings = settings_factory(mlflow_tracking_uri=tracking, model_name="leak-test",
-                                registry_timeout_seconds=1.0, startup_wait_seconds=5.0)
+    settings = settings_factory(
+        mlflow_tracking_uri=tracking,
+        model_name="leak-test",
+        registry_timeout_seconds=1.0,
+        startup_wait_seconds=5.0,
+    )
     shim = shim_factory(settings)
     texts = [shim.get("/model/info").body.decode(), shim.get("/health").body.decode()]
     texts += [record.getMessage() for record in caplog.records]

@@ -7,8 +7,10 @@ import pytest
 from app.settings import Settings
 from app.storage import StorageNotConfigured, blob_service
 
-AZURITE = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-           "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;")
+AZURITE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+)
 
 
 def test_account_url_wins_over_a_host_connection_string(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,19 +66,27 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = directory / "vault.crt", directory / "vault.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return cert_file, key_file
 
 
@@ -89,8 +97,9 @@ def fake_key_vault(directory: Path) -> Iterator[FakeVault]:
     vault = FakeVault(url="", ca_file=cert_file, key=signing_key)
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def _reply(self, status: int, body: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> None:
+        def _reply(
+            self, status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+        ) -> None:
             data = json.dumps(body or {}).encode()
             self.send_response(status)
             for key, value in (headers or {}).items():
@@ -104,20 +113,35 @@ def fake_key_vault(directory: Path) -> Iterator[FakeVault]:
             ok = self.headers.get("Authorization") == "Bearer fake-token"
             vault.requests.append((self.command, self.path.split("?")[0], ok))
             if not ok:
-                self._reply(401, headers={"WWW-Authenticate": (
-                    'Bearer authorization="https://login.microsoftonline.com/'
-                    '00000000-0000-0000-0000-000000000001", resource="https://vault.azure.net"')})
+                self._reply(
+                    401,
+                    headers={
+                        "WWW-Authenticate": (
+                            'Bearer authorization="https://login.microsoftonline.com/'
+                            '00000000-0000-0000-0000-000000000001", resource="https://vault.azure.net"'
+                        )
+                    },
+                )
             return ok
 
         def do_GET(self) -> None:
             if not self._authorized():
                 return
             numbers = signing_key.public_key().public_numbers()
-            self._reply(200, {"key": {
-                "kid": f"{vault.key_id}/{VERSION}", "kty": "EC", "crv": "P-256",
-                "x": _b64url(numbers.x.to_bytes(32, "big")),
-                "y": _b64url(numbers.y.to_bytes(32, "big")), "key_ops": ["sign", "verify"]},
-                "attributes": {"enabled": True}})
+            self._reply(
+                200,
+                {
+                    "key": {
+                        "kid": f"{vault.key_id}/{VERSION}",
+                        "kty": "EC",
+                        "crv": "P-256",
+                        "x": _b64url(numbers.x.to_bytes(32, "big")),
+                        "y": _b64url(numbers.y.to_bytes(32, "big")),
+                        "key_ops": ["sign", "verify"],
+                    },
+                    "attributes": {"enabled": True},
+                },
+            )
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
@@ -129,8 +153,13 @@ def fake_key_vault(directory: Path) -> Iterator[FakeVault]:
                 return
             der = signing_key.sign(_unb64url(body["value"]), ec.ECDSA(Prehashed(hashes.SHA256())))
             r, s = decode_dss_signature(der)
-            self._reply(200, {"kid": f"{vault.key_id}/{VERSION}",
-                              "value": _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))})
+            self._reply(
+                200,
+                {
+                    "kid": f"{vault.key_id}/{VERSION}",
+                    "value": _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big")),
+                },
+            )
 
         def log_message(self, *args: Any) -> None:
             return

@@ -17,8 +17,9 @@ from devstack.services import free_port
 def serve(app: Any, *, timeout: float = 30.0) -> Iterator[str]:
     """Yield the base URL of ``app`` served by uvicorn on a free port; stop it afterwards."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -6,8 +6,18 @@ from typing import Any
 
 from app.lifecycle.training import FEATURES, load_data
 
-ROW = {"age": 0.038, "sex": 0.05, "bmi": 0.062, "bp": 0.022, "s1": -0.044,
-       "s2": -0.035, "s3": -0.043, "s4": -0.003, "s5": 0.02, "s6": -0.018}
+ROW = {
+    "age": 0.038,
+    "sex": 0.05,
+    "bmi": 0.062,
+    "bp": 0.022,
+    "s1": -0.044,
+    "s2": -0.035,
+    "s3": -0.043,
+    "s4": -0.003,
+    "s5": 0.02,
+    "s6": -0.018,
+}
 
 
 def rows(n: int) -> list[dict[str, Any]]:

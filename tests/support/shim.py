@@ -66,19 +66,36 @@ class ShimClient:
     async def invoke(self, request: func.HttpRequest) -> func.HttpResponse:
         return await self.user_function(request, FunctionContext(uuid.uuid4().hex))
 
-    def request(self, method: str, path: str, *, json_body: Any = None, body: bytes | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 60) -> ShimResponse:
-        return ShimResponse(self.submit(method, path, json_body=json_body, body=body,
-                                        headers=headers).result(timeout))
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> ShimResponse:
+        return ShimResponse(
+            self.submit(method, path, json_body=json_body, body=body, headers=headers).result(timeout)
+        )
 
-    def submit(self, method: str, path: str, *, json_body: Any = None, body: bytes | None = None,
-               headers: dict[str, str] | None = None) -> Any:
+    def submit(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         headers = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body).encode()
             headers.setdefault("content-type", "application/json")
-        request = func.HttpRequest(method=method, url=f"http://localhost:7071{path}",
-                                   headers=headers, body=body or b"")
+        request = func.HttpRequest(
+            method=method, url=f"http://localhost:7071{path}", headers=headers, body=body or b""
+        )
         return asyncio.run_coroutine_threadsafe(self.invoke(request), self.loop)
 
     def get(self, path: str, **kwargs: Any) -> ShimResponse:

@@ -32,12 +32,16 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]
 
 
 def test_keygen_sign_verify_export_and_the_standard_tool(
-        settings_factory: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    settings_factory: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     name = f"cli-sign-{uuid.uuid4().hex[:6]}"
     settings = settings_factory(model_name=name)
-    version = register_directory(settings, name,
-                                 model_directory(tmp_path / "m", skops.io.dumps(fitted_ridge())))
+    version = register_directory(
+        settings, name, model_directory(tmp_path / "m", skops.io.dumps(fitted_ridge()))
+    )
     code, keys, _ = _run(capsys, "keygen", "--out", str(tmp_path / "keys"))
     assert code == 0
     monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.mlflow_tracking_uri)
@@ -59,9 +63,22 @@ def test_keygen_sign_verify_export_and_the_standard_tool(
     assert code == 0 and report["verified"] and report["key_id"] == signed["key_id"]
     env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
     standard = subprocess.run(
-        [str(MODEL_SIGNING), "verify", "key", "--signature", str(out / "model" / "model.sig"),
-         "--public_key", str(out / "public.pem"), str(out / "model")],
-        capture_output=True, text=True, env=env, timeout=120, check=False)
+        [
+            str(MODEL_SIGNING),
+            "verify",
+            "key",
+            "--signature",
+            str(out / "model" / "model.sig"),
+            "--public_key",
+            str(out / "public.pem"),
+            str(out / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert standard.returncode == 0, standard.stdout + standard.stderr
     assert (out / "public.pem").read_bytes() == Path(keys["public_key"]).read_bytes()
 

@@ -32,11 +32,16 @@ def _alias(settings: Any, name: str, version: str) -> None:
 
 
 def test_unsigned_skops_loads_only_in_migration_mode_and_says_so(
-        settings_factory: Callable[..., Any], shim_factory: Callable[..., Any], name: str,
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings_factory: Callable[..., Any],
+    shim_factory: Callable[..., Any],
+    name: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     settings = settings_factory(model_name=name, require_signed_models=False)
-    version = register_directory(settings, name,
-                                 model_directory(tmp_path / "m", skops.io.dumps(fitted_ridge())))
+    version = register_directory(
+        settings, name, model_directory(tmp_path / "m", skops.io.dumps(fitted_ridge()))
+    )
     _alias(settings, name, version)
     with caplog.at_level(logging.WARNING, logger="app.model_loading.trust"):
         result = load_chain(settings)
@@ -52,21 +57,28 @@ def test_unsigned_skops_loads_only_in_migration_mode_and_says_so(
     assert strict.model is None and "is not signed" in strict.reason
 
     publish_version(settings, name, version)  # an unsigned copy, for the same migration window
-    blob = load_chain(settings_factory(model_name=name, use_mlflow_registry=False,
-                                       require_signed_models=False))
+    blob = load_chain(
+        settings_factory(model_name=name, use_mlflow_registry=False, require_signed_models=False)
+    )
     assert blob.model is not None and blob.model.trust == "unsigned"
     refused = load_chain(settings_factory(model_name=name, use_mlflow_registry=False))
     assert refused.model is None and "is not signed" in refused.reason
 
 
 def test_unsigned_pickle_never_loads_even_with_allow_pickle(
-        settings_factory: Callable[..., Any], name: str, tmp_path: Path) -> None:
+    settings_factory: Callable[..., Any], name: str, tmp_path: Path
+) -> None:
     marker = tmp_path / "pwned"
-    settings = settings_factory(model_name=name, require_signed_models=False, allow_pickle=True,
-                                fallback_enabled=False)
-    directory = model_directory(tmp_path / "m", pickle.dumps(Marker(str(marker))),
-                                pickled_model="model.pkl", write_file_as="model.pkl",
-                                serialization_format="cloudpickle")
+    settings = settings_factory(
+        model_name=name, require_signed_models=False, allow_pickle=True, fallback_enabled=False
+    )
+    directory = model_directory(
+        tmp_path / "m",
+        pickle.dumps(Marker(str(marker))),
+        pickled_model="model.pkl",
+        write_file_as="model.pkl",
+        serialization_format="cloudpickle",
+    )
     version = register_directory(settings, name, directory)
     _alias(settings, name, version)
     result = load_chain(settings)
@@ -76,14 +88,19 @@ def test_unsigned_pickle_never_loads_even_with_allow_pickle(
 
 
 def test_signing_a_pickle_needs_explicit_confirmation(
-        settings_factory: Callable[..., Any], name: str, tmp_path: Path) -> None:
+    settings_factory: Callable[..., Any], name: str, tmp_path: Path
+) -> None:
     from app.lifecycle.signing import SigningRefused, sign_version
 
     marker = tmp_path / "pwned"
     settings = settings_factory(model_name=name)
-    directory = model_directory(tmp_path / "m", pickle.dumps(Marker(str(marker))),
-                                pickled_model="model.pkl", write_file_as="model.pkl",
-                                serialization_format="cloudpickle")
+    directory = model_directory(
+        tmp_path / "m",
+        pickle.dumps(Marker(str(marker))),
+        pickled_model="model.pkl",
+        write_file_as="model.pkl",
+        serialization_format="cloudpickle",
+    )
     version = register_directory(settings, name, directory)
     with pytest.raises(SigningRefused, match="--pickle"):
         sign_version(settings, name, version)

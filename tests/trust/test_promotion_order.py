@@ -27,8 +27,13 @@ def two_versions(settings_factory: Callable[..., Any]) -> dict[str, Any]:
     return {"name": name, "v1": first.version, "v2": second.version}
 
 
-def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Any,
-         *argv: str, storage: str | None) -> tuple[int, str, str]:
+def _cli(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    settings: Any,
+    *argv: str,
+    storage: str | None,
+) -> tuple[int, str, str]:
     for key in ("MODEL_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage", "MODEL_STORAGE_ACCOUNT_URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.mlflow_tracking_uri)
@@ -41,39 +46,71 @@ def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], se
 
 
 def test_failed_fallback_publish_leaves_the_alias_where_it_was(
-        settings_factory: Callable[..., Any], two_versions: dict[str, Any],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings_factory: Callable[..., Any],
+    two_versions: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     name, v1, v2 = two_versions["name"], two_versions["v1"], two_versions["v2"]
     settings = settings_factory(model_name=name)
-    dead = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-            f"BlobEndpoint=http://127.0.0.1:{free_port()}/devstoreaccount1;")
-    code, _, err = _cli(monkeypatch, capsys, settings, "promote", "--model-name", name,
-                        "--version", v2, storage=dead)
+    dead = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        f"BlobEndpoint=http://127.0.0.1:{free_port()}/devstoreaccount1;"
+    )
+    code, _, err = _cli(
+        monkeypatch, capsys, settings, "promote", "--model-name", name, "--version", v2, storage=dead
+    )
     assert code != 0 and "blob fallback failed, so nothing was promoted" in err
     assert promotion.alias_holder(settings, name, "champion") == v1
     assert fetch_blob.read_pointer(settings, name).version == v1
 
 
 def test_promote_without_storage_is_an_error_unless_opted_out(
-        settings_factory: Callable[..., Any], two_versions: dict[str, Any],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings_factory: Callable[..., Any],
+    two_versions: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     name, v1, v2 = two_versions["name"], two_versions["v1"], two_versions["v2"]
     settings = settings_factory(model_name=name)
-    code, _, err = _cli(monkeypatch, capsys, settings, "promote", "--model-name", name,
-                        "--version", v2, "--alias", "staging", storage=None)
+    code, _, err = _cli(
+        monkeypatch,
+        capsys,
+        settings,
+        "promote",
+        "--model-name",
+        name,
+        "--version",
+        v2,
+        "--alias",
+        "staging",
+        storage=None,
+    )
     assert code == 2 and "no blob storage is configured" in err and "--no-fallback" in err
     assert promotion.alias_holder(settings, name, "staging") is None
 
-    code, out, _ = _cli(monkeypatch, capsys, settings, "promote", "--model-name", name,
-                        "--version", v2, "--alias", "staging", "--no-fallback", storage=None)
+    code, out, _ = _cli(
+        monkeypatch,
+        capsys,
+        settings,
+        "promote",
+        "--model-name",
+        name,
+        "--version",
+        v2,
+        "--alias",
+        "staging",
+        "--no-fallback",
+        storage=None,
+    )
     assert code == 0 and json.loads(out)["fallback_version"] is None
     assert promotion.alias_holder(settings, name, "staging") == v2
     assert fetch_blob.read_pointer(settings, name).version == v1  # untouched
 
 
 def test_fallback_out_of_sync_is_reported(
-        settings_factory: Callable[..., Any], shim_factory: Callable[..., Any],
-        two_versions: dict[str, Any]) -> None:
+    settings_factory: Callable[..., Any], shim_factory: Callable[..., Any], two_versions: dict[str, Any]
+) -> None:
     name, v1, v2 = two_versions["name"], two_versions["v1"], two_versions["v2"]
     in_sync = shim_factory(settings_factory(model_name=name))
     health = in_sync.get("/health").json()
@@ -103,11 +140,10 @@ def _wait_for_fallback_state(shim: Any, timeout: float = 20.0) -> None:
 
 
 def test_registry_writes_disabled_answers_403_naming_the_cli(
-        settings_factory: Callable[..., Any], shim_factory: Callable[..., Any],
-        two_versions: dict[str, Any]) -> None:
+    settings_factory: Callable[..., Any], shim_factory: Callable[..., Any], two_versions: dict[str, Any]
+) -> None:
     name = two_versions["name"]
-    settings = settings_factory(model_name=name, admin_api_key="k" * 24,
-                                registry_writes_enabled=False)
+    settings = settings_factory(model_name=name, admin_api_key="k" * 24, registry_writes_enabled=False)
     shim = shim_factory(settings)
     headers = {"x-admin-key": "k" * 24}
     for route, body in (("promote", {"version": two_versions["v2"]}), ("rollback", {})):

@@ -58,14 +58,14 @@ def registry_only(settings_factory: Callable[..., Any], name: str) -> Callable[.
     def make(**overrides: Any) -> Any:
         values = {"model_name": name, "model_alias": "champion", "fallback_enabled": False}
         return settings_factory(**(values | overrides))
+
     return make
 
 
 def _evil_version(settings: Any, name: str, pipeline: Any, marker: Path, tmp_path: Path) -> str:
     evil = with_command(skops.io.dumps(pipeline), touch(marker))
     directory = model_directory(tmp_path / uuid.uuid4().hex, evil)
-    version = register_directory(settings, name, directory,
-                                 tags={OLD_TRUST_TAG: json.dumps(["os.system"])})
+    version = register_directory(settings, name, directory, tags={OLD_TRUST_TAG: json.dumps(["os.system"])})
     from mlflow import MlflowClient
 
     MlflowClient(settings.mlflow_tracking_uri).set_registered_model_alias(name, "champion", version)
@@ -78,8 +78,9 @@ def _refused(settings: Any) -> str:
     return str(result.attempts[0].error)
 
 
-def test_f1_trusted_types_tag_runs_nothing(registry_only: Callable[..., Any], name: str,
-                                           pipeline: Any, tmp_path: Path, load_path: str) -> None:
+def test_f1_trusted_types_tag_runs_nothing(
+    registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path, load_path: str
+) -> None:
     marker = tmp_path / "pwned"
     settings = registry_only()
     _evil_version(settings, name, pipeline, marker, tmp_path)
@@ -88,8 +89,9 @@ def test_f1_trusted_types_tag_runs_nothing(registry_only: Callable[..., Any], na
     assert not marker.exists()
 
 
-def test_f1_publish_fallback_runs_nothing(registry_only: Callable[..., Any], name: str,
-                                          pipeline: Any, tmp_path: Path) -> None:
+def test_f1_publish_fallback_runs_nothing(
+    registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path
+) -> None:
     marker = tmp_path / "pwned"
     settings = registry_only()
     version = _evil_version(settings, name, pipeline, marker, tmp_path)
@@ -101,7 +103,8 @@ def test_f1_publish_fallback_runs_nothing(registry_only: Callable[..., Any], nam
 
 
 def test_f1_operator_signing_never_loads_and_names_the_type(
-        registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path) -> None:
+    registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path
+) -> None:
     """`sign` lists what the skops file needs without loading it; os.system must be confirmed."""
     marker = tmp_path / "pwned"
     settings = registry_only()
@@ -112,14 +115,15 @@ def test_f1_operator_signing_never_loads_and_names_the_type(
 
 
 def test_f1_signature_copied_from_another_version_is_refused(
-        registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path,
-        load_path: str) -> None:
+    registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path, load_path: str
+) -> None:
     from mlflow import MlflowClient
 
     marker = tmp_path / "pwned"
     settings = registry_only()
-    genuine = register_directory(settings, name,
-                                 model_directory(tmp_path / "genuine", skops.io.dumps(pipeline)))
+    genuine = register_directory(
+        settings, name, model_directory(tmp_path / "genuine", skops.io.dumps(pipeline))
+    )
     signing.sign_version(settings, name, genuine)
     client = MlflowClient(settings.mlflow_tracking_uri)
     stolen = client.get_model_version(name, genuine).tags["serving.signature"]
@@ -130,8 +134,13 @@ def test_f1_signature_copied_from_another_version_is_refused(
 
 
 def test_f1_signature_relabelled_for_the_evil_version_is_refused(
-        registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path,
-        signing_keys: tuple[Path, Path], load_path: str) -> None:
+    registry_only: Callable[..., Any],
+    name: str,
+    pipeline: Any,
+    tmp_path: Path,
+    signing_keys: tuple[Path, Path],
+    load_path: str,
+) -> None:
     """Even with a valid signature *for this version* over the genuine files, the evil
     bytes do not match the signed digest (the registry writer swapped the artifact)."""
     from mlflow import MlflowClient
@@ -144,19 +153,21 @@ def test_f1_signature_relabelled_for_the_evil_version_is_refused(
     claims = ServingClaims(model_name=name, flavor="sklearn", format="skops", version=evil)
     signed = bundle.sign(digest_tree(genuine_dir), claims, name, signer.public_key(), signer.sign)
     MlflowClient(settings.mlflow_tracking_uri).set_model_version_tag(
-        name, evil, "serving.signature", signed.decode())
+        name, evil, "serving.signature", signed.decode()
+    )
     assert "does not match its signed sha256" in _refused(settings)
     assert not marker.exists()
 
 
 def test_unsigned_version_is_refused_then_sign_makes_it_loadable(
-        registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path,
-        load_path: str) -> None:
+    registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path, load_path: str
+) -> None:
     from mlflow import MlflowClient
 
     settings = registry_only()
-    version = register_directory(settings, name,
-                                 model_directory(tmp_path / "plain", skops.io.dumps(pipeline)))
+    version = register_directory(
+        settings, name, model_directory(tmp_path / "plain", skops.io.dumps(pipeline))
+    )
     MlflowClient(settings.mlflow_tracking_uri).set_registered_model_alias(name, "champion", version)
     error = _refused(settings)
     assert f"models:/{name}/{version} is not signed" in error
@@ -174,13 +185,14 @@ def test_unsigned_version_is_refused_then_sign_makes_it_loadable(
 
 
 def test_signature_by_a_key_the_server_does_not_trust(
-        registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path,
-        load_path: str) -> None:
+    registry_only: Callable[..., Any], name: str, pipeline: Any, tmp_path: Path, load_path: str
+) -> None:
     from app.signing.keys import generate
 
     settings = registry_only()
-    version = register_directory(settings, name,
-                                 model_directory(tmp_path / "plain", skops.io.dumps(pipeline)))
+    version = register_directory(
+        settings, name, model_directory(tmp_path / "plain", skops.io.dumps(pipeline))
+    )
     stranger, _ = generate(tmp_path / "stranger")
     signing.sign_version(settings, name, version, signer=FileKeySigner(stranger))
     from mlflow import MlflowClient
@@ -198,14 +210,19 @@ def outside_file(tmp_path: Path, pipeline: Any) -> Iterator[Path]:
 
 @pytest.mark.parametrize("kind", ["relative", "absolute"])
 def test_f5_pickled_model_outside_the_directory_is_refused(
-        registry_only: Callable[..., Any], name: str, tmp_path: Path, outside_file: Path,
-        signing_keys: tuple[Path, Path], load_path: str, kind: str) -> None:
+    registry_only: Callable[..., Any],
+    name: str,
+    tmp_path: Path,
+    outside_file: Path,
+    signing_keys: tuple[Path, Path],
+    load_path: str,
+    kind: str,
+) -> None:
     """Even signed by the operator (a key mistakenly used), and even in migration mode, an
     MLmodel that names a file outside its directory reads nothing there."""
     from mlflow import MlflowClient
 
-    target = ("../" * 12 + str(outside_file).lstrip("/")) if kind == "relative" \
-        else str(outside_file)
+    target = ("../" * 12 + str(outside_file).lstrip("/")) if kind == "relative" else str(outside_file)
     directory = model_directory(tmp_path / "trav", b"", pickled_model=target, write_file_as=None)
     settings = registry_only()
     version = register_directory(settings, name, directory)
@@ -223,8 +240,9 @@ def test_f5_pickled_model_outside_the_directory_is_refused(
     assert "not a plain relative path inside the model directory" in _refused(settings)
 
 
-def test_mlmodel_trusted_types_are_never_used(registry_only: Callable[..., Any], name: str,
-                                             tmp_path: Path) -> None:
+def test_mlmodel_trusted_types_are_never_used(
+    registry_only: Callable[..., Any], name: str, tmp_path: Path
+) -> None:
     """skops types listed in MLmodel (MLflow's own loader trusts them) are ignored: only the
     signed claims and SKOPS_TRUSTED_TYPES count."""
     import mlflow
@@ -237,8 +255,13 @@ def test_mlmodel_trusted_types_are_never_used(registry_only: Callable[..., Any],
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment("trust-attacks")
     with mlflow.start_run():
-        info = mlflow.sklearn.log_model(model, name="model", serialization_format="skops",
-                                        skops_trusted_types=untrusted, registered_model_name=name)
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=untrusted,
+            registered_model_name=name,
+        )
     version = str(info.registered_model_version)
     with pytest.raises(signing.SigningRefused, match=r"tests\.reliability\.custom_code\.double"):
         signing.sign_version(settings, name, version)

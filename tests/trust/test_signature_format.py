@@ -22,8 +22,9 @@ from app.signing.signers import FileKeySigner, raw_to_der
 from app.signing.tree import digest_tree
 
 MODEL_SIGNING = Path(sys.executable).with_name("model_signing")
-CLAIMS = ServingClaims(model_name="m", flavor="sklearn", format="skops", version="3",
-                       trusted_types=("a.B",), metrics={"r2": 0.5})
+CLAIMS = ServingClaims(
+    model_name="m", flavor="sklearn", format="skops", version="3", trusted_types=("a.B",), metrics={"r2": 0.5}
+)
 
 
 @pytest.fixture
@@ -48,13 +49,28 @@ def _sign(root: Path, private: Path, claims: ServingClaims = CLAIMS) -> bytes:
 
 def _standard_verify(root: Path, signature: Path, public: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
-    return subprocess.run([str(MODEL_SIGNING), "verify", "key", "--signature", str(signature),
-                           "--public_key", str(public), str(root)],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    return subprocess.run(
+        [
+            str(MODEL_SIGNING),
+            "verify",
+            "key",
+            "--signature",
+            str(signature),
+            "--public_key",
+            str(public),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
-def test_our_signature_verifies_with_the_model_signing_cli(model_dir: Path,
-                                                           keypair: tuple[Path, Path]) -> None:
+def test_our_signature_verifies_with_the_model_signing_cli(
+    model_dir: Path, keypair: tuple[Path, Path]
+) -> None:
     private, public = keypair
     (model_dir / "model.sig").write_bytes(_sign(model_dir, private))
     ok = _standard_verify(model_dir, model_dir / "model.sig", public)
@@ -64,14 +80,29 @@ def test_our_signature_verifies_with_the_model_signing_cli(model_dir: Path,
     assert tampered.returncode != 0
 
 
-def test_model_signing_signatures_pass_our_cryptographic_checks(model_dir: Path,
-                                                                keypair: tuple[Path, Path]) -> None:
+def test_model_signing_signatures_pass_our_cryptographic_checks(
+    model_dir: Path, keypair: tuple[Path, Path]
+) -> None:
     """A bundle made by the standard tool verifies here up to our own claims, which it lacks."""
     private, public = keypair
     env = {**os.environ, "OTEL_SDK_DISABLED": "true"}
-    done = subprocess.run([str(MODEL_SIGNING), "sign", "key", "--private_key", str(private),
-                           "--signature", str(model_dir / "model.sig"), str(model_dir)],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [
+            str(MODEL_SIGNING),
+            "sign",
+            "key",
+            "--private_key",
+            str(private),
+            "--signature",
+            str(model_dir / "model.sig"),
+            str(model_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     data = (model_dir / "model.sig").read_bytes()
     with pytest.raises(SignatureError, match="carries no serving claims"):
@@ -81,8 +112,7 @@ def test_model_signing_signatures_pass_our_cryptographic_checks(model_dir: Path,
         bundle.verify(data, keys.parse_public_keys(str(other)))
 
 
-def test_verified_manifest_lists_files_and_claims(model_dir: Path,
-                                                  keypair: tuple[Path, Path]) -> None:
+def test_verified_manifest_lists_files_and_claims(model_dir: Path, keypair: tuple[Path, Path]) -> None:
     private, public = keypair
     public_keys = keys.parse_public_keys(public.read_text())  # PEM text works as well as a path
     manifest = bundle.verify(_sign(model_dir, private), public_keys)
@@ -108,8 +138,7 @@ def _with_statement(document: dict[str, object], statement: dict[str, object]) -
     return json.dumps({**document, "dsseEnvelope": envelope}).encode()
 
 
-def test_widening_the_signed_claims_breaks_the_signature(model_dir: Path,
-                                                         keypair: tuple[Path, Path]) -> None:
+def test_widening_the_signed_claims_breaks_the_signature(model_dir: Path, keypair: tuple[Path, Path]) -> None:
     """The review's F1/F2 move, on the signature itself: add os.system to trusted types."""
     private, public = keypair
     document, statement = _envelope(_sign(model_dir, private))
@@ -118,16 +147,18 @@ def test_widening_the_signed_claims_breaks_the_signature(model_dir: Path,
         bundle.verify(_with_statement(document, statement), keys.parse_public_keys(str(public)))
 
 
-def test_signature_by_an_unknown_key_is_refused(model_dir: Path, keypair: tuple[Path, Path],
-                                                tmp_path: Path) -> None:
+def test_signature_by_an_unknown_key_is_refused(
+    model_dir: Path, keypair: tuple[Path, Path], tmp_path: Path
+) -> None:
     private, _ = keypair
     _, stranger = keys.generate(tmp_path / "stranger")
     with pytest.raises(SignatureError, match="not configured"):
         bundle.verify(_sign(model_dir, private), keys.parse_public_keys(str(stranger)))
 
 
-def test_unknown_key_without_a_hint_is_refused(model_dir: Path, keypair: tuple[Path, Path],
-                                               tmp_path: Path) -> None:
+def test_unknown_key_without_a_hint_is_refused(
+    model_dir: Path, keypair: tuple[Path, Path], tmp_path: Path
+) -> None:
     private, _ = keypair
     _, stranger = keys.generate(tmp_path / "stranger")
     document = json.loads(_sign(model_dir, private))
@@ -136,15 +167,19 @@ def test_unknown_key_without_a_hint_is_refused(model_dir: Path, keypair: tuple[P
         bundle.verify(json.dumps(document).encode(), keys.parse_public_keys(str(stranger)))
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda d: d.update(mediaType="application/json"), "not a model-signing v0.3 bundle"),
-    (lambda d: d["dsseEnvelope"].update(payloadType="text/plain"), "not an in-toto statement"),
-    (lambda d: d["dsseEnvelope"].update(payload="***"), "not base64"),
-    (lambda d: d["dsseEnvelope"].update(signatures=[]), "holds no signature"),
-    (lambda d: d.pop("dsseEnvelope"), "dsseEnvelope is not an object"),
-])
-def test_malformed_bundles_are_refused(model_dir: Path, keypair: tuple[Path, Path],
-                                       mutate: object, message: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(mediaType="application/json"), "not a model-signing v0.3 bundle"),
+        (lambda d: d["dsseEnvelope"].update(payloadType="text/plain"), "not an in-toto statement"),
+        (lambda d: d["dsseEnvelope"].update(payload="***"), "not base64"),
+        (lambda d: d["dsseEnvelope"].update(signatures=[]), "holds no signature"),
+        (lambda d: d.pop("dsseEnvelope"), "dsseEnvelope is not an object"),
+    ],
+)
+def test_malformed_bundles_are_refused(
+    model_dir: Path, keypair: tuple[Path, Path], mutate: object, message: str
+) -> None:
     private, public = keypair
     document = json.loads(_sign(model_dir, private))
     mutate(document)  # type: ignore[operator]
@@ -172,10 +207,16 @@ def test_key_setting_formats(keypair: tuple[Path, Path], tmp_path: Path) -> None
     with pytest.raises(keys.KeyConfigError, match="neither PEM public keys"):
         keys.parse_public_keys("/no/such/file.pem")
     rsa = tmp_path / "rsa.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", str(tmp_path / "r.key")],
-                   check=True, capture_output=True)
-    subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "r.key"), "-pubout", "-out", str(rsa)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA", "-out", str(tmp_path / "r.key")],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["openssl", "pkey", "-in", str(tmp_path / "r.key"), "-pubout", "-out", str(rsa)],
+        check=True,
+        capture_output=True,
+    )
     with pytest.raises(keys.KeyConfigError, match="not an EC key"):
         keys.parse_public_keys(str(rsa))
 

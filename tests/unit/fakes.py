@@ -14,21 +14,37 @@ from app.model_loading.types import LoadAttempt, LoadedModel, LoadError, Resolve
 from app.settings import Settings
 
 
-def fake_model(version: str, name: str = "m", *, source: str = "registry",
-               predict: Callable[[Any, Any], Any] | None = None, schema: Any = None,
-               **fields: Any) -> LoadedModel:
+def fake_model(
+    version: str,
+    name: str = "m",
+    *,
+    source: str = "registry",
+    predict: Callable[[Any, Any], Any] | None = None,
+    schema: Any = None,
+    **fields: Any,
+) -> LoadedModel:
     """``fields``: any other LoadedModel field (``signature``, ``metrics`` ...)."""
-    return LoadedModel(name=name, version=version, source=source,  # type: ignore[arg-type]
-                       uri=f"models:/{name}/{version}",
-                       predict_fn=predict or (lambda frame, params: [0.0] * len(frame)),
-                       schema=schema, **fields)
+    return LoadedModel(
+        name=name,
+        version=version,
+        source=source,  # type: ignore[arg-type]
+        uri=f"models:/{name}/{version}",
+        predict_fn=predict or (lambda frame, params: [0.0] * len(frame)),
+        schema=schema,
+        **fields,
+    )
 
 
 def fake_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"model_name": "m", "model_alias": "champion",
-                              "model_refresh_seconds": 0.0, "fallback_enabled": False,
-                              "retry_initial_seconds": 0.02, "retry_max_seconds": 0.05,
-                              "startup_wait_seconds": 2.0}
+    values: dict[str, Any] = {
+        "model_name": "m",
+        "model_alias": "champion",
+        "model_refresh_seconds": 0.0,
+        "fallback_enabled": False,
+        "retry_initial_seconds": 0.02,
+        "retry_max_seconds": 0.05,
+        "startup_wait_seconds": 2.0,
+    }
     return Settings(**(values | overrides))
 
 
@@ -39,9 +55,14 @@ class FakeSource:
     ``hold`` (version -> Event) makes the load of that version wait until the event is set,
     and ``loading`` (version -> Event) is set when such a load starts."""
 
-    def __init__(self, target: str = "1", *, delay: Callable[[], float] = lambda: 0.0,
-                 fail: bool = False,
-                 model: Callable[[str], LoadedModel] = fake_model) -> None:
+    def __init__(
+        self,
+        target: str = "1",
+        *,
+        delay: Callable[[], float] = lambda: 0.0,
+        fail: bool = False,
+        model: Callable[[str], LoadedModel] = fake_model,
+    ) -> None:
         self.target = target
         self.delay = delay
         self.fail = fail
@@ -65,11 +86,13 @@ class FakeSource:
         with self._lock:
             self.chain_calls += 1
         if self.fail:
-            return ChainResult(model=None, attempts=[LoadAttempt("registry", None, "failed",
-                                                                 "refused")])
+            return ChainResult(model=None, attempts=[LoadAttempt("registry", None, "failed", "refused")])
         version = self.target
-        return ChainResult(model=self._load(version), registry_reachable=True,
-                           attempts=[LoadAttempt("registry", "models:/m@champion", "loaded")])
+        return ChainResult(
+            model=self._load(version),
+            registry_reachable=True,
+            attempts=[LoadAttempt("registry", "models:/m@champion", "loaded")],
+        )
 
     def tracked(self) -> ModelRef | None:
         return ModelRef("alias", "m", "champion")

@@ -34,8 +34,11 @@ CANARY = "zz-canary-5e1d"  # a request value that must never come back in a resp
 # The scoring model: two typed columns and a param. Its prediction, (10·x + n)·scale, shows
 # whether every column arrived, under its own name, with its value, and whether params did.
 SCHEMA = InputSchema.from_dict([{"name": "x", "type": "double"}, {"name": "n", "type": "long"}])
-SIGNATURE = {"inputs": SCHEMA.to_dict(), "outputs": None,
-             "params": [{"name": "scale", "type": "double", "default": 1.0, "shape": None}]}
+SIGNATURE = {
+    "inputs": SCHEMA.to_dict(),
+    "outputs": None,
+    "params": [{"name": "scale", "type": "double", "default": 1.0, "shape": None}],
+}
 ROWS = [{"x": 1.5, "n": 2}, {"x": -1.0, "n": 7}]
 SCORES = [17.0, -3.0]
 
@@ -51,12 +54,21 @@ def scoring_model(version: str) -> LoadedModel:
 
 def app_settings(**overrides: Any) -> Any:
     """Settings pinned against the environment: no keys, no telemetry, no prediction log."""
-    return fake_settings(**({"mlflow_tracking_uri": UNREACHABLE_REGISTRY,
-                             "max_body_bytes": MAX_BODY_BYTES, "max_batch_rows": MAX_BATCH_ROWS,
-                             "admin_api_key": None, "webhook_secret": None,
-                             "appinsights_connection_string": None,
-                             "prediction_log_enabled": False, "cors_allow_origins": []}
-                            | overrides))
+    return fake_settings(
+        **(
+            {
+                "mlflow_tracking_uri": UNREACHABLE_REGISTRY,
+                "max_body_bytes": MAX_BODY_BYTES,
+                "max_batch_rows": MAX_BATCH_ROWS,
+                "admin_api_key": None,
+                "webhook_secret": None,
+                "appinsights_connection_string": None,
+                "prediction_log_enabled": False,
+                "cors_allow_origins": [],
+            }
+            | overrides
+        )
+    )
 
 
 @contextmanager
@@ -80,6 +92,7 @@ def served(source: FakeSource | None = None, **settings: Any) -> Iterator[TestCl
 
 # --- the Azure Functions shim, in-process -----------------------------------------------------
 
+
 @dataclass
 class _Context:
     """The attributes of the worker's invocation context that the shim reads."""
@@ -99,16 +112,17 @@ class InProcessShim:
     builds its app through ``function_app.build``, which cannot take a fake source.)"""
 
     def __init__(self, fastapi_app: Any) -> None:
-        self.function_app = func.AsgiFunctionApp(app=fastapi_app,
-                                                 http_auth_level=func.AuthLevel.ANONYMOUS)
+        self.function_app = func.AsgiFunctionApp(app=fastapi_app, http_auth_level=func.AuthLevel.ANONYMOUS)
         (function,) = self.function_app.get_functions()
         self._function = function.get_user_function()
         self._runner = asyncio.Runner()
 
-    def request(self, method: str, path: str, body: bytes = b"",
-                headers: dict[str, str] | None = None) -> func.HttpResponse:
-        request = func.HttpRequest(method=method, url=f"http://localhost:7071{path}",
-                                   headers=headers or {}, body=body)
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> func.HttpResponse:
+        request = func.HttpRequest(
+            method=method, url=f"http://localhost:7071{path}", headers=headers or {}, body=body
+        )
         return self._runner.run(self._function(request, _Context(uuid.uuid4().hex)))
 
     def close(self) -> None:
@@ -129,6 +143,7 @@ def shimmed(source: FakeSource | None = None, **settings: Any) -> Iterator[InPro
 
 
 # --- the error shape ----------------------------------------------------------------------------
+
 
 def check_error(status: int, raw: bytes, path: str, expected: tuple[Any, ...]) -> dict[str, Any]:
     """An error answer has ``expected`` = (status, error, field[, MLflow error_code]) and the
@@ -152,5 +167,4 @@ def check_error(status: int, raw: bytes, path: str, expected: tuple[Any, ...]) -
 
 def assert_error(response: Any, *expected: Any) -> dict[str, Any]:
     """``check_error`` for a TestClient response."""
-    return check_error(response.status_code, response.content, response.request.url.path,
-                       expected)
+    return check_error(response.status_code, response.content, response.request.url.path, expected)

@@ -55,59 +55,90 @@ def test_each_code_answers_its_status_error_and_mlflow_code(code: ErrorCode) -> 
         assert ("retry-after" in response.headers) == (status == 503)
 
 
-@pytest.mark.parametrize(("exc", "expected"), [
-    (InvalidInput("bad", field="x"), (400, "invalid_input", "x", ErrorCode.MALFORMED_REQUEST)),
-    (InvalidInput("bad", field="params", code=ErrorCode.INVALID_PARAMS),
-     (400, "invalid_input", "params", ErrorCode.INVALID_PARAMS)),
-    (SchemaMismatch("bad", field="x"), (400, "invalid_input", "x", ErrorCode.SCHEMA_MISMATCH)),
-    (PayloadTooLarge("big", field="body"),
-     (413, "payload_too_large", "body", ErrorCode.PAYLOAD_TOO_LARGE)),
-    (UnsupportedMediaType("no"),
-     (415, "unsupported_media_type", "content-type", ErrorCode.UNSUPPORTED_MEDIA_TYPE)),
-    (ModelUnavailable("registry: refused"),
-     (503, "model_unavailable", None, ErrorCode.MODEL_UNAVAILABLE)),
-], ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "")
-def test_each_error_class_carries_its_code_and_field(exc: ApiError,
-                                                     expected: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (InvalidInput("bad", field="x"), (400, "invalid_input", "x", ErrorCode.MALFORMED_REQUEST)),
+        (
+            InvalidInput("bad", field="params", code=ErrorCode.INVALID_PARAMS),
+            (400, "invalid_input", "params", ErrorCode.INVALID_PARAMS),
+        ),
+        (SchemaMismatch("bad", field="x"), (400, "invalid_input", "x", ErrorCode.SCHEMA_MISMATCH)),
+        (
+            PayloadTooLarge("big", field="body"),
+            (413, "payload_too_large", "body", ErrorCode.PAYLOAD_TOO_LARGE),
+        ),
+        (
+            UnsupportedMediaType("no"),
+            (415, "unsupported_media_type", "content-type", ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+        ),
+        (
+            ModelUnavailable("registry: refused"),
+            (503, "model_unavailable", None, ErrorCode.MODEL_UNAVAILABLE),
+        ),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_each_error_class_carries_its_code_and_field(exc: ApiError, expected: tuple[Any, ...]) -> None:
     assert (exc.status_code, exc.error, exc.field, exc.code) == expected
     assert isinstance(exc, ApiError)
 
 
 def test_extra_fields_follow_the_shape() -> None:
     body = InvalidInput("Column 'x' row 3: expected double.", field="x", row=3).body()
-    assert body == {"error": "invalid_input", "message": "Column 'x' row 3: expected double.",
-                    "field": "x", "row": 3}
+    assert body == {
+        "error": "invalid_input",
+        "message": "Column 'x' row 3: expected double.",
+        "field": "x",
+        "row": 3,
+    }
     assert ModelUnavailable("registry: refused").body() == {
-        "error": "model_unavailable", "message": "No model is loaded yet.",
-        "reason": "registry: refused"}
+        "error": "model_unavailable",
+        "message": "No model is loaded yet.",
+        "reason": "registry: refused",
+    }
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    (400, "BAD_REQUEST"), (404, "BAD_REQUEST"), (405, "BAD_REQUEST"), (413, "BAD_REQUEST"),
-    (500, "INTERNAL_ERROR"), (502, "INTERNAL_ERROR"), (503, "TEMPORARILY_UNAVAILABLE"),
-])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, "BAD_REQUEST"),
+        (404, "BAD_REQUEST"),
+        (405, "BAD_REQUEST"),
+        (413, "BAD_REQUEST"),
+        (500, "INTERNAL_ERROR"),
+        (502, "INTERNAL_ERROR"),
+        (503, "TEMPORARILY_UNAVAILABLE"),
+    ],
+)
 def test_mlflow_error_code_by_status_when_no_domain_code(status: int, expected: str) -> None:
     assert mlflow_error_code(status) == expected
     assert mlflow_error_code(status, ErrorCode.SCHEMA_MISMATCH) == "INVALID_PARAMETER_VALUE"
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("age", "'age'"),
-    ("it's", '"it\'s"'),
-    ("n" * 65, repr("n" * 64 + "...")),
-    (7, "'7'"),
-], ids=["plain", "quote", "long", "not a string"])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("age", "'age'"),
+        ("it's", '"it\'s"'),
+        ("n" * 65, repr("n" * 64 + "...")),
+        (7, "'7'"),
+    ],
+    ids=["plain", "quote", "long", "not a string"],
+)
 def test_quoted_names_are_escaped_and_bounded(name: object, expected: str) -> None:
     assert quoted(name) == expected
 
 
 # --- the handlers, on a bare app ----------------------------------------------------------------
 
+
 def _bare_app() -> FastAPI:
     """Routes that fail every way a route can, on both kinds of path."""
     app = FastAPI()
     install_error_handlers(app)
     for path in ("/invocations", "/other"):
+
         @app.get(path)
         async def fail(how: str, limit: int = Query(default=1, ge=1)) -> Any:
             if how == "api":
@@ -121,6 +152,7 @@ def _bare_app() -> FastAPI:
         @app.post(path)
         async def json_body(body: dict[str, int]) -> Any:
             return body
+
     return app
 
 
@@ -131,15 +163,19 @@ def bare() -> Any:
 
 
 @pytest.mark.parametrize("path", ["/invocations", "/other"])
-@pytest.mark.parametrize(("request_args", "expected"), [
-    (("GET", "?how=api"), (400, "invalid_input", "n", "INVALID_PARAMETER_VALUE")),
-    (("GET", "?how=http"), (409, "http_error", None, "BAD_REQUEST")),
-    (("GET", "?how=crash"), (500, "internal_error", None, "INTERNAL_ERROR")),
-    (("DELETE", "?how=api"), (405, "method_not_allowed", None, "BAD_REQUEST")),
-], ids=["ApiError", "HTTPException", "unhandled", "wrong method"])
-def test_every_handler_answers_the_documented_shape(bare: TestClient, path: str,
-                                                    request_args: tuple[Any, ...],
-                                                    expected: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    ("request_args", "expected"),
+    [
+        (("GET", "?how=api"), (400, "invalid_input", "n", "INVALID_PARAMETER_VALUE")),
+        (("GET", "?how=http"), (409, "http_error", None, "BAD_REQUEST")),
+        (("GET", "?how=crash"), (500, "internal_error", None, "INTERNAL_ERROR")),
+        (("DELETE", "?how=api"), (405, "method_not_allowed", None, "BAD_REQUEST")),
+    ],
+    ids=["ApiError", "HTTPException", "unhandled", "wrong method"],
+)
+def test_every_handler_answers_the_documented_shape(
+    bare: TestClient, path: str, request_args: tuple[Any, ...], expected: tuple[Any, ...]
+) -> None:
     method, suffix = request_args
     response = bare.request(method, path + suffix)
     assert_error(response, *(expected if path == "/invocations" else expected[:3]))
@@ -152,4 +188,4 @@ def test_request_validation_is_422_naming_every_field(bare: TestClient) -> None:
     assert [p["field"] for p in body["problems"]] == ["a", "b"]
     assert body["message"].startswith("a: Input should be a valid integer")
     query = assert_error(bare.get("/other?how=ok&limit=0"), 422, "invalid_request", "limit")
-    assert query["problems"] == [{"field": "limit", "problem": query["message"][len("limit: "):]}]
+    assert query["problems"] == [{"field": "limit", "problem": query["message"][len("limit: ") :]}]

@@ -16,8 +16,7 @@ from tests.unit.fakes import FakeSource, fake_settings, jitter
 
 def _served_versions(caplog: pytest.LogCaptureFixture) -> list[int]:
     pattern = re.compile(r"serving model m version (\d+)")
-    return [int(m.group(1)) for r in caplog.records
-            if (m := pattern.search(r.getMessage()))]
+    return [int(m.group(1)) for r in caplog.records if (m := pattern.search(r.getMessage()))]
 
 
 def test_a_stale_refresh_never_replaces_what_a_reload_installed() -> None:
@@ -43,8 +42,7 @@ def test_a_stale_refresh_never_replaces_what_a_reload_installed() -> None:
         manager.close()
 
 
-def test_concurrent_reload_refresh_and_webhooks_never_go_backwards(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_concurrent_reload_refresh_and_webhooks_never_go_backwards(caplog: pytest.LogCaptureFixture) -> None:
     """Many threads reload, refresh and wake the scheduler while the alias moves forward;
     the served version never decreases and ends at the alias' final version."""
     source = FakeSource("1", delay=jitter())
@@ -72,7 +70,8 @@ def test_concurrent_reload_refresh_and_webhooks_never_go_backwards(
         manager.start().result(5)
         threads = [threading.Thread(target=mover)] + [
             threading.Thread(target=hammer, args=(action,))
-            for action in ("reload", "reload", "refresh", "refresh", "webhook", "webhook")]
+            for action in ("reload", "reload", "refresh", "refresh", "webhook", "webhook")
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -90,8 +89,7 @@ def test_concurrent_first_requests_share_one_load() -> None:
     manager = ModelManager(fake_settings(), source)
     try:
         futures: list[object] = []
-        threads = [threading.Thread(target=lambda: futures.append(manager.start()))
-                   for _ in range(32)]
+        threads = [threading.Thread(target=lambda: futures.append(manager.start())) for _ in range(32)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -17,23 +17,37 @@ from app.input_schema import InputSchema
 from app.param_schema import ParamSchema
 
 DOUBLES = InputSchema.from_dict([{"name": "a", "type": "double"}, {"name": "b", "type": "double"}])
-MIXED = InputSchema.from_dict([{"name": "x", "type": "long"}, {"name": "s", "type": "string"},
-                               {"name": "f", "type": "boolean", "required": False}])
-PARAMS = ParamSchema.from_signature({"params": [
-    {"name": "k", "type": "long", "default": 3, "shape": None},
-    {"name": "t", "type": "double", "default": 0.5, "shape": None},
-    {"name": "tags", "type": "string", "default": None, "shape": [-1]},
-]})
+MIXED = InputSchema.from_dict(
+    [
+        {"name": "x", "type": "long"},
+        {"name": "s", "type": "string"},
+        {"name": "f", "type": "boolean", "required": False},
+    ]
+)
+PARAMS = ParamSchema.from_signature(
+    {
+        "params": [
+            {"name": "k", "type": "long", "default": 3, "shape": None},
+            {"name": "t", "type": "double", "default": 0.5, "shape": None},
+            {"name": "tags", "type": "string", "default": None, "shape": [-1]},
+        ]
+    }
+)
 JSON = "application/json"
 DIALECTS = pytest.mark.parametrize("mlflow", [True, False], ids=["invocations", "predict"])
 
 
-def _parse(body: Any, schema: InputSchema | None = DOUBLES, *, mlflow: bool,
-           content_type: str | None = JSON, params: ParamSchema | None = None,
-           max_rows: int = 10) -> payload.ModelInput:
+def _parse(
+    body: Any,
+    schema: InputSchema | None = DOUBLES,
+    *,
+    mlflow: bool,
+    content_type: str | None = JSON,
+    params: ParamSchema | None = None,
+    max_rows: int = 10,
+) -> payload.ModelInput:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return payload.parse_body(raw, content_type, payload.Contract(schema, params, max_rows),
-                              mlflow=mlflow)
+    return payload.parse_body(raw, content_type, payload.Contract(schema, params, max_rows), mlflow=mlflow)
 
 
 def _refused(call: Any) -> ApiError:
@@ -43,17 +57,19 @@ def _refused(call: Any) -> ApiError:
 
 
 def _frame(**columns: list[Any]) -> pd.DataFrame:
-    return pd.DataFrame({name: np.asarray(values, dtype=np.float64)
-                         for name, values in columns.items()})
+    return pd.DataFrame({name: np.asarray(values, dtype=np.float64) for name, values in columns.items()})
 
 
 # --- repeated keys: the last one wins, as in MLflow (Python's json) --------------------------
 
+
 @DIALECTS
 def test_a_repeated_key_counts_once_with_its_last_value(mlflow: bool) -> None:
     assert payload.decode(b'{"a": 1, "b": 0, "a": 2}', mlflow=mlflow) == {"a": 2, "b": 0}
-    body = (b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]},'
-            b' "dataframe_split": {"columns": ["b", "a"], "data": [[3, 4]]}}')
+    body = (
+        b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]},'
+        b' "dataframe_split": {"columns": ["b", "a"], "data": [[3, 4]]}}'
+    )
     # simdjson keeps both keys, so the fast path steps aside for the general one
     assert numeric_split.from_bytes(body, DOUBLES, 10) is None
     pd.testing.assert_frame_equal(_parse(body, mlflow=mlflow).frame, _frame(a=[4], b=[3]))
@@ -63,11 +79,14 @@ def test_a_repeated_key_counts_once_with_its_last_value(mlflow: bool) -> None:
 
 # --- the numeric fast path --------------------------------------------------------------------
 
+
 def test_the_fast_path_reads_a_numeric_split_in_schema_order() -> None:
     body = b'{"dataframe_split": {"columns": ["b", "a"], "data": [[1, 2.5], [3, 4]]}}'
     expected = _frame(a=[2.5, 4], b=[1, 3])
-    for fast in (numeric_split.from_bytes(body, DOUBLES, 10),
-                 numeric_split.from_document(json.loads(body), DOUBLES, 10)):
+    for fast in (
+        numeric_split.from_bytes(body, DOUBLES, 10),
+        numeric_split.from_document(json.loads(body), DOUBLES, 10),
+    ):
         assert fast is not None
         pd.testing.assert_frame_equal(fast[0], expected)
         assert fast[1] is None
@@ -104,10 +123,12 @@ STEPS_ASIDE = [  # (case, columns, data, extra split keys, extra top-level keys)
 ]
 
 
-@pytest.mark.parametrize(("case", "columns", "data", "index", "rest"), STEPS_ASIDE,
-                         ids=[case[0] for case in STEPS_ASIDE])
-def test_the_fast_path_steps_aside_for_anything_unusual(case: str, columns: str, data: str,
-                                                        index: str, rest: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "columns", "data", "index", "rest"), STEPS_ASIDE, ids=[case[0] for case in STEPS_ASIDE]
+)
+def test_the_fast_path_steps_aside_for_anything_unusual(
+    case: str, columns: str, data: str, index: str, rest: str
+) -> None:
     body = SPLIT.format(columns=columns, data=data, index=index, rest=rest)
     assert numeric_split.from_bytes(body.encode(), DOUBLES, 2) is None
     if case not in ("NaN", "a boolean"):  # decoded NaN is a float; the caller rules out booleans
@@ -116,8 +137,9 @@ def test_the_fast_path_steps_aside_for_anything_unusual(case: str, columns: str,
 
 @DIALECTS
 def test_nested_arrays_are_refused_by_the_general_path_naming_the_column(mlflow: bool) -> None:
-    error = _refused(lambda: _parse(b'{"dataframe_split": {"columns": ["a", "b"], '
-                                    b'"data": [[1, [2]]]}}', mlflow=mlflow))
+    error = _refused(
+        lambda: _parse(b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1, [2]]]}}', mlflow=mlflow)
+    )
     assert (error.status_code, error.field, error.code) == (400, "b", ErrorCode.MALFORMED_REQUEST)
 
 
@@ -126,35 +148,76 @@ def test_nested_arrays_are_refused_by_the_general_path_naming_the_column(mlflow:
 ROW = {"a": 1, "b": 2}
 # case, body, /invocations: frame columns or (status, field, code), /predict: the same
 DIALECT_CASES: list[tuple[str, Any, Any, Any]] = [
-    ("unknown top-level keys", {"instances": [ROW], "extra": {"q": 1}},
-     _frame(a=[1], b=[2]), (400, "body", ErrorCode.MALFORMED_REQUEST)),
-    ("params not an object, no param schema", {"instances": [ROW], "params": [1]},
-     _frame(a=[1], b=[2]), (400, "params", ErrorCode.INVALID_PARAMS)),
-    ("an extra column", {"dataframe_records": [{**ROW, "c": 3}]},
-     _frame(a=[1], b=[2]), (400, "columns", ErrorCode.MALFORMED_REQUEST)),
-    ("a boolean in a double column", {"instances": [{"a": True, "b": 2}]},
-     _frame(a=[1], b=[2]), (400, "a", ErrorCode.MALFORMED_REQUEST)),
-    ("a missing column", {"instances": [{"a": 1}]},
-     (400, "b", ErrorCode.SCHEMA_MISMATCH), (400, "b", ErrorCode.MALFORMED_REQUEST)),
-    ("two format keys", {"instances": [ROW], "inputs": [ROW]},
-     (400, "body", ErrorCode.MALFORMED_REQUEST), (400, "body", ErrorCode.MALFORMED_REQUEST)),
-    ("not an object", [ROW],
-     (400, "body", ErrorCode.MALFORMED_REQUEST), (400, "body", ErrorCode.MALFORMED_REQUEST)),
-    ("empty body", b"",
-     (400, "body", ErrorCode.MALFORMED_REQUEST), (400, "body", ErrorCode.MALFORMED_REQUEST)),
-    ("malformed JSON", b'{"instances": [',
-     (400, "body", ErrorCode.MALFORMED_REQUEST), (400, "body", ErrorCode.MALFORMED_REQUEST)),
-    ("more rows than allowed", {"instances": [ROW] * 11},
-     (413, "instances", ErrorCode.PAYLOAD_TOO_LARGE),
-     (413, "instances", ErrorCode.PAYLOAD_TOO_LARGE)),
+    (
+        "unknown top-level keys",
+        {"instances": [ROW], "extra": {"q": 1}},
+        _frame(a=[1], b=[2]),
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "params not an object, no param schema",
+        {"instances": [ROW], "params": [1]},
+        _frame(a=[1], b=[2]),
+        (400, "params", ErrorCode.INVALID_PARAMS),
+    ),
+    (
+        "an extra column",
+        {"dataframe_records": [{**ROW, "c": 3}]},
+        _frame(a=[1], b=[2]),
+        (400, "columns", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "a boolean in a double column",
+        {"instances": [{"a": True, "b": 2}]},
+        _frame(a=[1], b=[2]),
+        (400, "a", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "a missing column",
+        {"instances": [{"a": 1}]},
+        (400, "b", ErrorCode.SCHEMA_MISMATCH),
+        (400, "b", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "two format keys",
+        {"instances": [ROW], "inputs": [ROW]},
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "not an object",
+        [ROW],
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "empty body",
+        b"",
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "malformed JSON",
+        b'{"instances": [',
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+        (400, "body", ErrorCode.MALFORMED_REQUEST),
+    ),
+    (
+        "more rows than allowed",
+        {"instances": [ROW] * 11},
+        (413, "instances", ErrorCode.PAYLOAD_TOO_LARGE),
+        (413, "instances", ErrorCode.PAYLOAD_TOO_LARGE),
+    ),
 ]
 
 
 @DIALECTS
-@pytest.mark.parametrize(("case", "body", "invocations", "predict"), DIALECT_CASES,
-                         ids=[case[0] for case in DIALECT_CASES])
-def test_each_dialect_reads_the_body_as_documented(mlflow: bool, case: str, body: Any,
-                                                   invocations: Any, predict: Any) -> None:
+@pytest.mark.parametrize(
+    ("case", "body", "invocations", "predict"), DIALECT_CASES, ids=[case[0] for case in DIALECT_CASES]
+)
+def test_each_dialect_reads_the_body_as_documented(
+    mlflow: bool, case: str, body: Any, invocations: Any, predict: Any
+) -> None:
     expected = invocations if mlflow else predict
     if isinstance(expected, pd.DataFrame):
         parsed = _parse(body, mlflow=mlflow)
@@ -166,32 +229,42 @@ def test_each_dialect_reads_the_body_as_documented(mlflow: bool, case: str, body
 
 
 def test_mlflow_reading_keeps_params_aside_and_ignores_other_keys() -> None:
-    parsed = mlflow_input.parse_document({"inputs": {"a": [1, 2], "b": [3, 4]},
-                                          "params": [1], "other": True}, DOUBLES, frozenset(), 10)
+    parsed = mlflow_input.parse_document(
+        {"inputs": {"a": [1, 2], "b": [3, 4]}, "params": [1], "other": True}, DOUBLES, frozenset(), 10
+    )
     assert parsed.params == [1] and not parsed.unwrapped
     assert {name: values.tolist() for name, values in parsed.data.items()} == {
-        "a": [1.0, 2.0], "b": [3.0, 4.0]}
+        "a": [1.0, 2.0],
+        "b": [3.0, 4.0],
+    }
 
 
 def test_mlflow_unwrapped_form_is_the_whole_object_minus_declared_params() -> None:
-    parsed = mlflow_input.parse_document({"prompt": "hi", "k": 2, "t": 1.0}, None,
-                                         frozenset({"k"}), 10)
-    assert (parsed.data, parsed.params, parsed.unwrapped) == ({"prompt": "hi", "t": 1.0},
-                                                              {"k": 2}, True)
+    parsed = mlflow_input.parse_document({"prompt": "hi", "k": 2, "t": 1.0}, None, frozenset({"k"}), 10)
+    assert (parsed.data, parsed.params, parsed.unwrapped) == ({"prompt": "hi", "t": 1.0}, {"k": 2}, True)
     error = _refused(lambda: _parse({"prompt": "hi"}, None, mlflow=False))
     assert (error.status_code, error.field) == (400, "body")  # /predict has no such form
 
 
-@pytest.mark.parametrize(("case", "body", "column", "expected"), [
-    ("a number in a long column is cast", {"dataframe_records": [{"x": 3.7, "s": "q"}]},
-     "x", [3]),
-    ("text in a long column is cast", {"dataframe_split": {"columns": ["x", "s"],
-                                                           "data": [["7", "q"]]}}, "x", [7]),
-    ("a number in a string column becomes text", {"instances": [{"x": 1, "s": 5}]},
-     "s", ["5"]),
-    ("'false' in a boolean column is True", {"dataframe_records": [
-        {"x": 1, "s": "q", "f": "false"}]}, "f", [True]),
-])
+@pytest.mark.parametrize(
+    ("case", "body", "column", "expected"),
+    [
+        ("a number in a long column is cast", {"dataframe_records": [{"x": 3.7, "s": "q"}]}, "x", [3]),
+        (
+            "text in a long column is cast",
+            {"dataframe_split": {"columns": ["x", "s"], "data": [["7", "q"]]}},
+            "x",
+            [7],
+        ),
+        ("a number in a string column becomes text", {"instances": [{"x": 1, "s": 5}]}, "s", ["5"]),
+        (
+            "'false' in a boolean column is True",
+            {"dataframe_records": [{"x": 1, "s": "q", "f": "false"}]},
+            "f",
+            [True],
+        ),
+    ],
+)
 def test_mlflow_conversions(case: str, body: Any, column: str, expected: list[Any]) -> None:
     """README, /invocations: "These are MLflow's rules, faithfully mirrored, including the
     ones that surprise"; /predict refuses each of these values."""
@@ -202,6 +275,7 @@ def test_mlflow_conversions(case: str, body: Any, column: str, expected: list[An
 
 # --- params with a param schema ---------------------------------------------------------------
 
+
 @DIALECTS
 def test_params_take_defaults_and_drop_undeclared_names(mlflow: bool) -> None:
     body = {"instances": [ROW], "params": {"t": 2, "tags": ["p", "q"], "unknown": 1}}
@@ -209,65 +283,77 @@ def test_params_take_defaults_and_drop_undeclared_names(mlflow: bool) -> None:
     assert parsed.params == {"k": 3, "t": 2.0, "tags": ["p", "q"]}
     assert type(parsed.params["t"]) is float  # an integer is accepted for a double
     assert _parse({"instances": [ROW]}, mlflow=mlflow, params=PARAMS).params == {
-        "k": 3, "t": 0.5, "tags": None}
+        "k": 3,
+        "t": 0.5,
+        "tags": None,
+    }
 
 
 @DIALECTS
-@pytest.mark.parametrize(("params", "field"), [
-    ({"k": "3"}, "params.k"),
-    ({"k": True}, "params.k"),
-    ({"t": "fast"}, "params.t"),
-    ({"tags": "p"}, "params.tags"),
-    ({"tags": [["p"]]}, "params.tags"),
-    ([1, 2], "params"),
-    ("k=3", "params"),
-])
-def test_params_the_schema_refuses_name_the_param(mlflow: bool, params: Any,
-                                                  field: str) -> None:
-    error = _refused(lambda: _parse({"instances": [ROW], "params": params}, mlflow=mlflow,
-                                    params=PARAMS))
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"k": "3"}, "params.k"),
+        ({"k": True}, "params.k"),
+        ({"t": "fast"}, "params.t"),
+        ({"tags": "p"}, "params.tags"),
+        ({"tags": [["p"]]}, "params.tags"),
+        ([1, 2], "params"),
+        ("k=3", "params"),
+    ],
+)
+def test_params_the_schema_refuses_name_the_param(mlflow: bool, params: Any, field: str) -> None:
+    error = _refused(lambda: _parse({"instances": [ROW], "params": params}, mlflow=mlflow, params=PARAMS))
     assert (error.status_code, error.field, error.code) == (400, field, ErrorCode.INVALID_PARAMS)
     assert error.code.mlflow_code == "INVALID_PARAMETER_VALUE"
 
 
 # --- content types ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("content_type", "invocations", "predict"), [
-    (JSON, 200, 200),
-    (None, 200, 200),  # a missing content type is read as JSON
-    ("application/vnd.api+json", 200, 200),
-    ("Application/JSON; charset=UTF-8", 200, 200),
-    ("application/json; charset=latin-1", 415, 415),
-    ("application/json; format=pandas-split", 415, 200),  # MLflow: only charset may qualify
-    ("text/plain", 415, 415),
-    ("application/x-www-form-urlencoded", 415, 415),
-])
+
+@pytest.mark.parametrize(
+    ("content_type", "invocations", "predict"),
+    [
+        (JSON, 200, 200),
+        (None, 200, 200),  # a missing content type is read as JSON
+        ("application/vnd.api+json", 200, 200),
+        ("Application/JSON; charset=UTF-8", 200, 200),
+        ("application/json; charset=latin-1", 415, 415),
+        ("application/json; format=pandas-split", 415, 200),  # MLflow: only charset may qualify
+        ("text/plain", 415, 415),
+        ("application/x-www-form-urlencoded", 415, 415),
+    ],
+)
 def test_content_types(content_type: str | None, invocations: int, predict: int) -> None:
     for mlflow, expected in ((True, invocations), (False, predict)):
-        call = lambda mlflow=mlflow: _parse({"instances": [ROW]}, mlflow=mlflow,  # noqa: E731
-                                            content_type=content_type)
+
+        def call(mlflow: bool = mlflow) -> Any:
+            return _parse({"instances": [ROW]}, mlflow=mlflow, content_type=content_type)
+
         if expected == 200:
             pd.testing.assert_frame_equal(call().frame, _frame(a=[1], b=[2]))
         else:
             error = _refused(call)
             assert (error.status_code, error.field) == (415, "content-type")
-    assert payload.is_json(content_type) == (
-        content_type is None or "json" in content_type.lower())
+    assert payload.is_json(content_type) == (content_type is None or "json" in content_type.lower())
 
 
 # --- CSV ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "schema", "field"), [
-    ("a,b,a\n1,2,3\n", DOUBLES, "header"),
-    ("a,a\n", None, "header"),
-    (",".join(f"c{i}" for i in range(2 + csv_body.MAX_EXTRA_COLUMNS + 1)) + "\n", DOUBLES,
-     "header"),
-    (",".join(f"c{i}" for i in range(csv_body.MAX_COLUMNS_WITHOUT_SCHEMA + 1)) + "\n", None,
-     "header"),
-    ("\n\n", DOUBLES, "body"),
-])
-def test_csv_headers_refused_before_pandas_reads_them(text: str, schema: InputSchema | None,
-                                                      field: str) -> None:
+
+@pytest.mark.parametrize(
+    ("text", "schema", "field"),
+    [
+        ("a,b,a\n1,2,3\n", DOUBLES, "header"),
+        ("a,a\n", None, "header"),
+        (",".join(f"c{i}" for i in range(2 + csv_body.MAX_EXTRA_COLUMNS + 1)) + "\n", DOUBLES, "header"),
+        (",".join(f"c{i}" for i in range(csv_body.MAX_COLUMNS_WITHOUT_SCHEMA + 1)) + "\n", None, "header"),
+        ("\n\n", DOUBLES, "body"),
+    ],
+)
+def test_csv_headers_refused_before_pandas_reads_them(
+    text: str, schema: InputSchema | None, field: str
+) -> None:
     error = _refused(lambda: csv_body.check_header(text, schema))
     assert (error.status_code, error.field) == (400, field)
 
@@ -282,9 +368,11 @@ def test_csv_bodies(mlflow: bool) -> None:
     frame = _parse(b"s,x,f\nhi,1,true\n", MIXED, mlflow=mlflow, content_type="text/csv").frame
     assert frame.to_dict("list") == {"x": [1], "s": ["hi"], "f": [True]}
     assert frame["x"].dtype == np.int64
-    for body, status, field in ((b"a,b,a\n1,2,3\n", 400, "header"),
-                                (b"a,b\n\xff,2\n", 400, "body"),  # not UTF-8
-                                (b"a,b\n" + b"1,2\n" * 11, 413, "body")):
+    for body, status, field in (
+        (b"a,b,a\n1,2,3\n", 400, "header"),
+        (b"a,b\n\xff,2\n", 400, "body"),  # not UTF-8
+        (b"a,b\n" + b"1,2\n" * 11, 413, "body"),
+    ):
         error = _refused(lambda body=body: _parse(body, mlflow=mlflow, content_type="text/csv"))
         assert (error.status_code, error.field) == (status, field)
 

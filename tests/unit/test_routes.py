@@ -42,8 +42,7 @@ def client() -> Any:
         yield test_client
 
 
-def _post(client: TestClient, path: str, body: Any, content_type: str = JSON,
-          **headers: str) -> Any:
+def _post(client: TestClient, path: str, body: Any, content_type: str = JSON, **headers: str) -> Any:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return client.post(path, content=content, headers={"content-type": content_type, **headers})
 
@@ -55,32 +54,38 @@ HAPPY: list[tuple[str, bytes | dict[str, Any], str, list[float]]] = [
     ("inputs as records", {"inputs": ROWS}, JSON, SCORES),
     ("inputs as columns", {"inputs": {"x": [1.5, -1.0], "n": [2, 7]}}, JSON, SCORES),
     ("dataframe_records", {"dataframe_records": ROWS}, JSON, SCORES),
-    ("dataframe_split, columns reordered",
-     {"dataframe_split": {"columns": ["n", "x"], "data": [[2, 1.5], [7, -1.0]]}}, JSON, SCORES),
+    (
+        "dataframe_split, columns reordered",
+        {"dataframe_split": {"columns": ["n", "x"], "data": [[2, 1.5], [7, -1.0]]}},
+        JSON,
+        SCORES,
+    ),
     ("csv, columns reordered", b"n,x\n2,1.5\n7,-1.0\n", CSV, SCORES),
     ("charset utf-8", {"instances": ROWS}, JSON + "; charset=utf-8", SCORES),
-    ("params reach the model", {"instances": ROWS, "params": {"scale": 2}}, JSON,
-     [34.0, -6.0]),
+    ("params reach the model", {"instances": ROWS, "params": {"scale": 2}}, JSON, [34.0, -6.0]),
 ]
 
 
-@pytest.mark.parametrize(("case", "body", "content_type", "scores"), HAPPY,
-                         ids=[case[0] for case in HAPPY])
-def test_predict_scores_every_format(client: TestClient, case: str, body: Any,
-                                     content_type: str, scores: list[float]) -> None:
+@pytest.mark.parametrize(("case", "body", "content_type", "scores"), HAPPY, ids=[case[0] for case in HAPPY])
+def test_predict_scores_every_format(
+    client: TestClient, case: str, body: Any, content_type: str, scores: list[float]
+) -> None:
     response = _post(client, "/predict", body, content_type, **{"x-request-id": "req-1"})
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer.pop("processing_time_ms") >= 0
     assert answer == {"predictions": scores, "model": MODEL, "request_id": "req-1"}
-    assert (response.headers["x-model-name"], response.headers["x-model-version"],
-            response.headers["x-model-source"]) == ("m", "1", "registry")
+    assert (
+        response.headers["x-model-name"],
+        response.headers["x-model-version"],
+        response.headers["x-model-source"],
+    ) == ("m", "1", "registry")
 
 
-@pytest.mark.parametrize(("case", "body", "content_type", "scores"), HAPPY,
-                         ids=[case[0] for case in HAPPY])
-def test_invocations_scores_every_format(client: TestClient, case: str, body: Any,
-                                         content_type: str, scores: list[float]) -> None:
+@pytest.mark.parametrize(("case", "body", "content_type", "scores"), HAPPY, ids=[case[0] for case in HAPPY])
+def test_invocations_scores_every_format(
+    client: TestClient, case: str, body: Any, content_type: str, scores: list[float]
+) -> None:
     response = _post(client, "/invocations", body, content_type)
     assert response.status_code == 200, response.text
     assert response.json() == {"predictions": scores}
@@ -88,6 +93,7 @@ def test_invocations_scores_every_format(client: TestClient, case: str, body: An
 
 
 # --- bad input: the documented 4xx, naming the field ----------------------------------------
+
 
 def _too_big() -> bytes:
     body = json.dumps({"instances": ROWS, "pad": "x" * MAX_BODY_BYTES}).encode()
@@ -99,51 +105,116 @@ def _too_big() -> bytes:
 # A list instead is the predictions: /invocations accepts what `mlflow models serve` accepts
 # (extra columns and top-level keys ignored, a boolean is 1.0 in a double column).
 ERRORS: list[tuple[str, Any, str, tuple[Any, ...], tuple[Any, ...] | list[float]]] = [
-    ("missing column", {"instances": [{"x": 1.5}]}, JSON,
-     (400, "invalid_input", "n"), (400, "invalid_input", "n", INVALID)),
-    ("extra column", {"instances": [{**ROWS[0], "extra": 1.0}]}, JSON,
-     (400, "invalid_input", "columns"), SCORES[:1]),
-    ("string in a double column", {"instances": [{"x": CANARY, "n": 2}]}, JSON,
-     (400, "invalid_input", "x"), (400, "invalid_input", "x", BAD)),
-    ("boolean in a double column", {"instances": [{"x": True, "n": 2}]}, JSON,
-     (400, "invalid_input", "x"), [12.0]),
-    ("malformed json", b'{"instances": [' + CANARY.encode(), JSON,
-     (400, "invalid_input", "body"), (400, "invalid_input", "body", BAD)),
-    ("empty body", b"", JSON, (400, "invalid_input", "body"),
-     (400, "invalid_input", "body", BAD)),
-    ("not an object", [ROWS[0]], JSON, (400, "invalid_input", "body"),
-     (400, "invalid_input", "body", BAD)),
-    ("two format keys", {"instances": ROWS, "inputs": ROWS}, JSON,
-     (400, "invalid_input", "body"), (400, "invalid_input", "body", BAD)),
-    ("unknown top-level key", {"instances": ROWS, CANARY: 1}, JSON,
-     (400, "invalid_input", "body"), SCORES),
-    ("unsupported content type", {"instances": ROWS}, "text/plain",
-     (415, "unsupported_media_type", "content-type"),
-     (415, "unsupported_media_type", "content-type", BAD)),
-    ("non-utf8 charset", {"instances": ROWS}, JSON + "; charset=latin-1",
-     (415, "unsupported_media_type", "content-type"),
-     (415, "unsupported_media_type", "content-type", BAD)),
-    ("param of the wrong type", {"instances": ROWS, "params": {"scale": CANARY}}, JSON,
-     (400, "invalid_input", "params.scale"), (400, "invalid_input", "params.scale", INVALID)),
-    ("params not an object", {"instances": ROWS, "params": [CANARY]}, JSON,
-     (400, "invalid_input", "params"), (400, "invalid_input", "params", INVALID)),
-    ("csv repeated header name", b"x,n,x\n1.5,2,1.5\n", CSV,
-     (400, "invalid_input", "header"), (400, "invalid_input", "header", BAD)),
-    ("batch over MAX_BATCH_ROWS", {"instances": ROWS[:1] * (MAX_BATCH_ROWS + 1)}, JSON,
-     (413, "payload_too_large", "instances"), (413, "payload_too_large", "instances", BAD)),
-    ("body over MAX_BODY_BYTES", _too_big(), JSON,
-     (413, "payload_too_large", "body"), (413, "payload_too_large", "body", BAD)),
+    (
+        "missing column",
+        {"instances": [{"x": 1.5}]},
+        JSON,
+        (400, "invalid_input", "n"),
+        (400, "invalid_input", "n", INVALID),
+    ),
+    (
+        "extra column",
+        {"instances": [{**ROWS[0], "extra": 1.0}]},
+        JSON,
+        (400, "invalid_input", "columns"),
+        SCORES[:1],
+    ),
+    (
+        "string in a double column",
+        {"instances": [{"x": CANARY, "n": 2}]},
+        JSON,
+        (400, "invalid_input", "x"),
+        (400, "invalid_input", "x", BAD),
+    ),
+    (
+        "boolean in a double column",
+        {"instances": [{"x": True, "n": 2}]},
+        JSON,
+        (400, "invalid_input", "x"),
+        [12.0],
+    ),
+    (
+        "malformed json",
+        b'{"instances": [' + CANARY.encode(),
+        JSON,
+        (400, "invalid_input", "body"),
+        (400, "invalid_input", "body", BAD),
+    ),
+    ("empty body", b"", JSON, (400, "invalid_input", "body"), (400, "invalid_input", "body", BAD)),
+    ("not an object", [ROWS[0]], JSON, (400, "invalid_input", "body"), (400, "invalid_input", "body", BAD)),
+    (
+        "two format keys",
+        {"instances": ROWS, "inputs": ROWS},
+        JSON,
+        (400, "invalid_input", "body"),
+        (400, "invalid_input", "body", BAD),
+    ),
+    ("unknown top-level key", {"instances": ROWS, CANARY: 1}, JSON, (400, "invalid_input", "body"), SCORES),
+    (
+        "unsupported content type",
+        {"instances": ROWS},
+        "text/plain",
+        (415, "unsupported_media_type", "content-type"),
+        (415, "unsupported_media_type", "content-type", BAD),
+    ),
+    (
+        "non-utf8 charset",
+        {"instances": ROWS},
+        JSON + "; charset=latin-1",
+        (415, "unsupported_media_type", "content-type"),
+        (415, "unsupported_media_type", "content-type", BAD),
+    ),
+    (
+        "param of the wrong type",
+        {"instances": ROWS, "params": {"scale": CANARY}},
+        JSON,
+        (400, "invalid_input", "params.scale"),
+        (400, "invalid_input", "params.scale", INVALID),
+    ),
+    (
+        "params not an object",
+        {"instances": ROWS, "params": [CANARY]},
+        JSON,
+        (400, "invalid_input", "params"),
+        (400, "invalid_input", "params", INVALID),
+    ),
+    (
+        "csv repeated header name",
+        b"x,n,x\n1.5,2,1.5\n",
+        CSV,
+        (400, "invalid_input", "header"),
+        (400, "invalid_input", "header", BAD),
+    ),
+    (
+        "batch over MAX_BATCH_ROWS",
+        {"instances": ROWS[:1] * (MAX_BATCH_ROWS + 1)},
+        JSON,
+        (413, "payload_too_large", "instances"),
+        (413, "payload_too_large", "instances", BAD),
+    ),
+    (
+        "body over MAX_BODY_BYTES",
+        _too_big(),
+        JSON,
+        (413, "payload_too_large", "body"),
+        (413, "payload_too_large", "body", BAD),
+    ),
 ]
 
 
 @pytest.mark.parametrize("path", ["/predict", "/invocations"])
-@pytest.mark.parametrize(("case", "body", "content_type", "predict", "invocations"), ERRORS,
-                         ids=[case[0] for case in ERRORS])
-def test_bad_input_is_refused_naming_the_field(client: TestClient, path: str, case: str,
-                                               body: Any, content_type: str,
-                                               predict: tuple[Any, ...],
-                                               invocations: tuple[Any, ...] | list[float]
-                                               ) -> None:
+@pytest.mark.parametrize(
+    ("case", "body", "content_type", "predict", "invocations"), ERRORS, ids=[case[0] for case in ERRORS]
+)
+def test_bad_input_is_refused_naming_the_field(
+    client: TestClient,
+    path: str,
+    case: str,
+    body: Any,
+    content_type: str,
+    predict: tuple[Any, ...],
+    invocations: tuple[Any, ...] | list[float],
+) -> None:
     response = _post(client, path, body, content_type)
     expected = predict if path == "/predict" else invocations
     if isinstance(expected, list):
@@ -162,7 +233,7 @@ def test_a_chunked_body_over_the_limit_is_413_too(client: TestClient) -> None:
     body = _too_big()
 
     def chunks() -> Any:
-        yield from (body[i:i + 1000] for i in range(0, len(body), 1000))
+        yield from (body[i : i + 1000] for i in range(0, len(body), 1000))
 
     for path in ("/predict", "/invocations"):
         response = client.post(path, content=chunks(), headers={"content-type": JSON})
@@ -179,10 +250,10 @@ def test_a_wrong_type_names_the_row_on_predict(client: TestClient) -> None:
 
 # --- models without a signature, unwrapped bodies, how predictions render ---------------------
 
+
 def _columns_model(version: str) -> Any:
     """No signature; each row's prediction is the list of the frame's column names."""
-    return fake_model(version, predict=lambda frame, _: [sorted(map(str, frame.columns))]
-                      * len(frame))
+    return fake_model(version, predict=lambda frame, _: [sorted(map(str, frame.columns))] * len(frame))
 
 
 def test_without_a_signature_invocations_ignores_unknown_keys_and_params() -> None:
@@ -210,12 +281,11 @@ RENDERINGS: list[tuple[str, Any, list[Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "output", "expected"), RENDERINGS,
-                         ids=[case[0] for case in RENDERINGS])
-def test_predictions_render_as_mlflow_renders_them(case: str, output: Any,
-                                                   expected: list[Any]) -> None:
-    source = FakeSource(model=lambda v: fake_model(v, schema=scoring_model(v).schema,
-                                                   predict=lambda frame, _: output(frame)))
+@pytest.mark.parametrize(("case", "output", "expected"), RENDERINGS, ids=[case[0] for case in RENDERINGS])
+def test_predictions_render_as_mlflow_renders_them(case: str, output: Any, expected: list[Any]) -> None:
+    source = FakeSource(
+        model=lambda v: fake_model(v, schema=scoring_model(v).schema, predict=lambda frame, _: output(frame))
+    )
     with served(source) as client:
         for path in ("/predict", "/invocations"):
             response = _post(client, path, {"dataframe_records": ROWS})
@@ -225,6 +295,7 @@ def test_predictions_render_as_mlflow_renders_them(case: str, output: Any,
 
 # --- a model that fails -----------------------------------------------------------------------
 
+
 class _Opaque:
     """A prediction that cannot be rendered as JSON."""
 
@@ -233,15 +304,22 @@ def _raising(frame: Any, params: Any) -> Any:
     raise ValueError(f"cannot score {CANARY}")
 
 
-@pytest.mark.parametrize(("case", "predict", "predict_error", "invocations_error"), [
-    ("the model raises", _raising, (400, "invalid_input", "body"),
-     (400, "invalid_input", "body", BAD)),
-    ("the prediction is not JSON", lambda frame, _: [_Opaque()] * len(frame),
-     (500, "internal_error", None), (500, "internal_error", None, "INTERNAL_ERROR")),
-], ids=["raises", "unrenderable"])
+@pytest.mark.parametrize(
+    ("case", "predict", "predict_error", "invocations_error"),
+    [
+        ("the model raises", _raising, (400, "invalid_input", "body"), (400, "invalid_input", "body", BAD)),
+        (
+            "the prediction is not JSON",
+            lambda frame, _: [_Opaque()] * len(frame),
+            (500, "internal_error", None),
+            (500, "internal_error", None, "INTERNAL_ERROR"),
+        ),
+    ],
+    ids=["raises", "unrenderable"],
+)
 def test_a_failing_model_gets_a_json_error_and_the_app_keeps_serving(
-        case: str, predict: Any, predict_error: tuple[Any, ...],
-        invocations_error: tuple[Any, ...]) -> None:
+    case: str, predict: Any, predict_error: tuple[Any, ...], invocations_error: tuple[Any, ...]
+) -> None:
     """The TestClient re-raises whatever leaves the app: none does."""
     with served(FakeSource(model=lambda v: fake_model(v, predict=predict))) as client:
         for path, expected in (("/predict", predict_error), ("/invocations", invocations_error)):
@@ -254,6 +332,7 @@ def test_a_failing_model_gets_a_json_error_and_the_app_keeps_serving(
 
 # --- no model loaded ----------------------------------------------------------------------------
 
+
 def test_without_a_model_every_route_answers_503_model_unavailable() -> None:
     source = FakeSource(fail=True)
     with served(source, startup_wait_seconds=0.5) as client:
@@ -264,21 +343,28 @@ def test_without_a_model_every_route_answers_503_model_unavailable() -> None:
         ]:
             response = client.request(method, path, json={"instances": ROWS})
             error = assert_error(response, *expected)
-            assert (error["message"], error["reason"]) == ("No model is loaded yet.",
-                                                           "registry: refused")
+            assert (error["message"], error["reason"]) == ("No model is loaded yet.", "registry: refused")
             assert response.headers["retry-after"] == "5"
         health = client.get("/health")
         assert health.status_code == 503 and health.headers["retry-after"] == "5"
         assert {k: health.json()[k] for k in ("status", "error", "reason")} == {
-            "status": "unavailable", "error": "model_unavailable", "reason": "registry: refused"}
+            "status": "unavailable",
+            "error": "model_unavailable",
+            "reason": "registry: refused",
+        }
         info = client.get("/model/info")
         assert info.status_code == 503
         assert (info.json()["error"], info.json()["load_attempts"][-1]["outcome"]) == (
-            "model_unavailable", "failed")
+            "model_unavailable",
+            "failed",
+        )
         reload = client.post("/model/reload")
         assert reload.status_code == 503
         assert {k: reload.json()[k] for k in ("error", "reason", "serving")} == {
-            "error": "reload_failed", "reason": "registry: refused", "serving": None}
+            "error": "reload_failed",
+            "reason": "registry: refused",
+            "serving": None,
+        }
 
         source.fail = False  # the registry answers again: a reload serves, no restart
         assert client.post("/model/reload").json()["status"] == "reloaded"
@@ -286,6 +372,7 @@ def test_without_a_model_every_route_answers_503_model_unavailable() -> None:
 
 
 # --- health, info and MLflow's probe routes -------------------------------------------------
+
 
 def test_health_routes(client: TestClient) -> None:
     assert client.get("/health/live").json() == {"status": "alive"}
@@ -314,13 +401,16 @@ def test_model_info(client: TestClient) -> None:
     response = client.get("/model/info")
     assert response.status_code == 200
     body = response.json()
-    assert {k: body[k] for k in ("name", "version", "source", "model_uri", "signed", "trust")} \
-        == {**MODEL, "model_uri": "models:/m/1", "signed": True, "trust": "signed"}
+    assert {k: body[k] for k in ("name", "version", "source", "model_uri", "signed", "trust")} == {
+        **MODEL,
+        "model_uri": "models:/m/1",
+        "signed": True,
+        "trust": "signed",
+    }
     assert body["signature"] == SIGNATURE
     assert body["load_attempts"][-1]["outcome"] == "loaded"
     assert body["load_attempts"][-1]["uri"] == "models:/m@champion"  # no admin key: all shown
-    assert body["refresh"] == {"interval_seconds": 0.0, "refreshes": 0, "failures": 0,
-                               "last_error": None}
+    assert body["refresh"] == {"interval_seconds": 0.0, "refreshes": 0, "failures": 0, "last_error": None}
 
 
 def test_unknown_routes_and_methods(client: TestClient) -> None:
@@ -331,26 +421,30 @@ def test_unknown_routes_and_methods(client: TestClient) -> None:
 
 # --- request ids ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("sent", "echoed"), [
-    ("abc-123.x:y_z", "abc-123.x:y_z"),
-    ("<script>" + CANARY, None),  # not a plain token: replaced
-    ("x" * 129, None),  # too long: replaced
-    (None, None),
-], ids=["plain token", "markup", "too long", "absent"])
-def test_the_request_id_is_echoed_or_made(client: TestClient, sent: str | None,
-                                          echoed: str | None) -> None:
+
+@pytest.mark.parametrize(
+    ("sent", "echoed"),
+    [
+        ("abc-123.x:y_z", "abc-123.x:y_z"),
+        ("<script>" + CANARY, None),  # not a plain token: replaced
+        ("x" * 129, None),  # too long: replaced
+        (None, None),
+    ],
+    ids=["plain token", "markup", "too long", "absent"],
+)
+def test_the_request_id_is_echoed_or_made(client: TestClient, sent: str | None, echoed: str | None) -> None:
     headers = {"x-request-id": sent} if sent else {}
-    for response in (client.get("/health/live", headers=headers),
-                     _post(client, "/predict", b"{", **headers)):  # errors carry it too
+    for response in (
+        client.get("/health/live", headers=headers),
+        _post(client, "/predict", b"{", **headers),
+    ):  # errors carry it too
         request_id = response.headers["x-request-id"]
         assert request_id == echoed if echoed else re.fullmatch(r"[0-9a-f]{32}", request_id)
 
 
 def test_a_500_echoes_the_request_id_too() -> None:
-    with served(FakeSource(model=lambda v: fake_model(v, predict=lambda f, _: [_Opaque()]))) \
-            as client:
-        response = _post(client, "/predict", {"instances": [{"a": 1}]},
-                         **{"x-request-id": "trace-me"})
+    with served(FakeSource(model=lambda v: fake_model(v, predict=lambda f, _: [_Opaque()]))) as client:
+        response = _post(client, "/predict", {"instances": [{"a": 1}]}, **{"x-request-id": "trace-me"})
         assert response.status_code == 500
         assert response.headers.get("x-request-id") == "trace-me"
 
@@ -365,19 +459,24 @@ ADMIN_CASES = [  # presented header, expected (status, error, field) for a refus
 
 
 @pytest.mark.parametrize(("headers", "refused"), ADMIN_CASES, ids=["no key", "wrong key"])
-@pytest.mark.parametrize(("method", "path"), [
-    ("POST", "/model/reload"), ("POST", "/reload-model"), ("GET", "/registry/models"),
-    ("GET", "/registry/models/m/compare"), ("POST", "/registry/models/m/promote"),
-    ("POST", "/registry/models/m/rollback"),
-])
-def test_admin_routes_refuse_a_missing_or_wrong_key(method: str, path: str,
-                                                    headers: dict[str, str],
-                                                    refused: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/model/reload"),
+        ("POST", "/reload-model"),
+        ("GET", "/registry/models"),
+        ("GET", "/registry/models/m/compare"),
+        ("POST", "/registry/models/m/promote"),
+        ("POST", "/registry/models/m/rollback"),
+    ],
+)
+def test_admin_routes_refuse_a_missing_or_wrong_key(
+    method: str, path: str, headers: dict[str, str], refused: tuple[Any, ...]
+) -> None:
     source = FakeSource()
     with served(source, admin_api_key=KEY) as client:
         calls = source.chain_calls
-        assert_error(client.request(method, path, headers=headers, json={"version": "2"}),
-                     *refused)
+        assert_error(client.request(method, path, headers=headers, json={"version": "2"}), *refused)
         assert source.chain_calls == calls  # refused before anything ran
 
 
@@ -390,7 +489,10 @@ def test_reload_with_the_admin_key_goes_through_the_source_and_swaps() -> None:
         assert response.status_code == 200, response.text
         body = response.json()
         assert (body["status"], body["model"]["version"], body["previous"]["version"]) == (
-            "reloaded", "2", "1")
+            "reloaded",
+            "2",
+            "1",
+        )
         assert body["load_attempts"][-1]["outcome"] == "loaded"
         assert source.chain_calls == calls + 1
         scored = _post(client, "/predict", {"instances": ROWS})
@@ -405,23 +507,52 @@ def test_model_info_hides_load_details_from_non_admins() -> None:
         assert admin["uri"] == "models:/m@champion"
 
 
-@pytest.mark.parametrize(("settings", "method", "path", "body", "expected"), [
-    ({}, "GET", "/registry/models", None, (403, "admin_disabled", None)),
-    ({"admin_api_key": KEY}, "POST", "/registry/models/m/promote", {"version": "x"},
-     (400, "invalid_request", "version")),
-    ({"admin_api_key": KEY}, "POST", "/registry/models/m/promote",
-     {"version": "2", "alias": "a", "stage": "Production"}, (400, "invalid_request", "stage")),
-    ({"admin_api_key": KEY}, "POST", "/registry/models/m/promote", b"{",
-     (400, "invalid_json", "body")),
-    ({"admin_api_key": KEY, "registry_writes_enabled": False}, "POST",
-     "/registry/models/m/promote", {"version": "2"}, (403, "registry_writes_disabled", None)),
-    ({"admin_api_key": KEY, "registry_writes_enabled": False}, "POST",
-     "/registry/models/m/rollback", None, (403, "registry_writes_disabled", None)),
-], ids=["no admin key configured", "bad version", "alias and stage", "not json",
-        "promote read-only", "rollback read-only"])
+@pytest.mark.parametrize(
+    ("settings", "method", "path", "body", "expected"),
+    [
+        ({}, "GET", "/registry/models", None, (403, "admin_disabled", None)),
+        (
+            {"admin_api_key": KEY},
+            "POST",
+            "/registry/models/m/promote",
+            {"version": "x"},
+            (400, "invalid_request", "version"),
+        ),
+        (
+            {"admin_api_key": KEY},
+            "POST",
+            "/registry/models/m/promote",
+            {"version": "2", "alias": "a", "stage": "Production"},
+            (400, "invalid_request", "stage"),
+        ),
+        ({"admin_api_key": KEY}, "POST", "/registry/models/m/promote", b"{", (400, "invalid_json", "body")),
+        (
+            {"admin_api_key": KEY, "registry_writes_enabled": False},
+            "POST",
+            "/registry/models/m/promote",
+            {"version": "2"},
+            (403, "registry_writes_disabled", None),
+        ),
+        (
+            {"admin_api_key": KEY, "registry_writes_enabled": False},
+            "POST",
+            "/registry/models/m/rollback",
+            None,
+            (403, "registry_writes_disabled", None),
+        ),
+    ],
+    ids=[
+        "no admin key configured",
+        "bad version",
+        "alias and stage",
+        "not json",
+        "promote read-only",
+        "rollback read-only",
+    ],
+)
 def test_registry_requests_refused_before_any_registry_call(
-        settings: dict[str, Any], method: str, path: str, body: Any,
-        expected: tuple[Any, ...]) -> None:
+    settings: dict[str, Any], method: str, path: str, body: Any, expected: tuple[Any, ...]
+) -> None:
     """The registry address is a discard port: had the route called it, the answer would be
     503 registry_unavailable, not these."""
     with served(**settings) as client:
@@ -440,18 +571,25 @@ def test_an_unresolved_key_vault_admin_key_keeps_reload_closed() -> None:
 # --- webhooks ---------------------------------------------------------------------------------
 
 SECRET = "webhook-secret"
-EVENT = json.dumps({"entity": "model_version_alias", "action": "created",
-                    "data": {"name": "m", "alias": "champion", "version": "2"}}).encode()
+EVENT = json.dumps(
+    {
+        "entity": "model_version_alias",
+        "action": "created",
+        "data": {"name": "m", "alias": "champion", "version": "2"},
+    }
+).encode()
 
 
-def _signed(delivery: str, payload: bytes = EVENT, *, age: int = 0,
-            secret: str = SECRET) -> dict[str, str]:
+def _signed(delivery: str, payload: bytes = EVENT, *, age: int = 0, secret: str = SECRET) -> dict[str, str]:
     """MLflow's webhook headers: ``v1,`` + base64(HMAC-SHA256(id.timestamp.payload))."""
     timestamp = str(int(time.time()) - age)
     signed = f"{delivery}.{timestamp}.".encode() + payload
     digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
-    return {"x-mlflow-signature": "v1," + base64.b64encode(digest).decode(),
-            "x-mlflow-delivery-id": delivery, "x-mlflow-timestamp": timestamp}
+    return {
+        "x-mlflow-signature": "v1," + base64.b64encode(digest).decode(),
+        "x-mlflow-delivery-id": delivery,
+        "x-mlflow-timestamp": timestamp,
+    }
 
 
 def test_a_signed_webhook_refreshes_through_the_source_once() -> None:
@@ -459,8 +597,10 @@ def test_a_signed_webhook_refreshes_through_the_source_once() -> None:
     with served(source, webhook_secret=SECRET) as client:
         source.target = "2"
         response = client.post("/hooks/mlflow", content=EVENT, headers=_signed("d-1"))
-        assert (response.status_code, response.json()) == (202, {
-            "status": "accepted", "event": "model_version_alias.created", "refreshing": True})
+        assert (response.status_code, response.json()) == (
+            202,
+            {"status": "accepted", "event": "model_version_alias.created", "refreshing": True},
+        )
         deadline = time.monotonic() + 5
         while client.get("/model/info").json()["version"] != "2":
             assert time.monotonic() < deadline, "the webhook's refresh never swapped"
@@ -469,15 +609,19 @@ def test_a_signed_webhook_refreshes_through_the_source_once() -> None:
         assert (again.status_code, again.json()["status"]) == (202, "duplicate")
 
 
-@pytest.mark.parametrize(("settings", "signing", "expected"), [
-    ({}, {}, (403, "webhooks_disabled", None)),
-    ({"webhook_secret": SECRET}, None, (401, "unsigned_webhook", "x-mlflow-signature")),
-    ({"webhook_secret": SECRET}, {"secret": "other"},
-     (401, "bad_signature", "x-mlflow-signature")),
-    ({"webhook_secret": SECRET}, {"age": 3600}, (401, "stale_webhook", "x-mlflow-timestamp")),
-], ids=["disabled", "unsigned", "bad signature", "stale"])
-def test_webhooks_that_are_refused(settings: dict[str, Any], signing: dict[str, Any] | None,
-                                   expected: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    ("settings", "signing", "expected"),
+    [
+        ({}, {}, (403, "webhooks_disabled", None)),
+        ({"webhook_secret": SECRET}, None, (401, "unsigned_webhook", "x-mlflow-signature")),
+        ({"webhook_secret": SECRET}, {"secret": "other"}, (401, "bad_signature", "x-mlflow-signature")),
+        ({"webhook_secret": SECRET}, {"age": 3600}, (401, "stale_webhook", "x-mlflow-timestamp")),
+    ],
+    ids=["disabled", "unsigned", "bad signature", "stale"],
+)
+def test_webhooks_that_are_refused(
+    settings: dict[str, Any], signing: dict[str, Any] | None, expected: tuple[Any, ...]
+) -> None:
     source = FakeSource()
     with served(source, **settings) as client:
         source.target = "2"

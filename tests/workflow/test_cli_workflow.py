@@ -19,17 +19,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _env(**values: str) -> dict[str, str]:
     """This process's environment without any app, MLflow or Functions setting, plus ``values``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLFLOW_", "MODEL_", "FUNCTIONS_", "AzureWebJobs", "LOCAL_SETTINGS"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "MODEL_", "FUNCTIONS_", "AzureWebJobs", "LOCAL_SETTINGS"))
+    }
     env["PYTHONPATH"] = str(ROOT)
     env.update(values)
     return env
 
 
-def _app(*args: str, cwd: Path = ROOT, env: dict[str, str], timeout: float = 120,
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def _app(
+    *args: str,
+    cwd: Path = ROOT,
+    env: dict[str, str],
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_compare_with_mlflow_down_fails_fast_naming_the_redacted_uri() -> None:
@@ -49,15 +62,23 @@ def test_compare_with_mlflow_down_fails_fast_naming_the_redacted_uri() -> None:
 
 
 def test_cli_uses_the_stack_settings_file_and_the_environment_wins(
-    champion: dict[str, Any], tmp_path: Path,
+    champion: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     settings = champion["settings"]
-    (tmp_path / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": {
-        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-        "MODEL_STORAGE_CONNECTION_STRING": settings.storage_connection_string.get_secret_value(),
-        "MODEL_NAME": champion["name"],
-        "MODEL_STAGE": "",
-    }}))
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps(
+            {
+                "IsEncrypted": False,
+                "Values": {
+                    "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+                    "MODEL_STORAGE_CONNECTION_STRING": settings.storage_connection_string.get_secret_value(),
+                    "MODEL_NAME": champion["name"],
+                    "MODEL_STAGE": "",
+                },
+            }
+        )
+    )
     proc = _app("compare", "--json", cwd=tmp_path, env=_env())
     assert proc.returncode == 0, proc.stderr
     rows = {row["version"]: row for row in json.loads(proc.stdout)}
@@ -76,8 +97,14 @@ def test_cli_uses_the_stack_settings_file_and_the_environment_wins(
     other = _app("compare", "--json", cwd=tmp_path, env=_env(MODEL_NAME="no-such-model-here"))
     assert other.returncode == 1 and "name=no-such-model-here not found" in other.stderr
     # LOCAL_SETTINGS_FILE="" turns the file off: the default tracking URI is not the test's.
-    off = _app("compare", "--json", "--model-name", champion["name"], cwd=tmp_path,
-               env=_env(LOCAL_SETTINGS_FILE="", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{free_port()}"))
+    off = _app(
+        "compare",
+        "--json",
+        "--model-name",
+        champion["name"],
+        cwd=tmp_path,
+        env=_env(LOCAL_SETTINGS_FILE="", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{free_port()}"),
+    )
     assert off.returncode == 1 and "did not answer" in off.stderr
 
 
@@ -92,14 +119,23 @@ def test_a_broken_settings_file_is_named_without_its_content(tmp_path: Path) -> 
 def test_serve_logs_json_lines_only_and_the_first_load(champion: dict[str, Any], tmp_path: Path) -> None:
     settings = champion["settings"]
     port = free_port()
-    env = _env(LOCAL_SETTINGS_FILE="", MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
-               MODEL_STORAGE_CONNECTION_STRING=settings.storage_connection_string.get_secret_value(),
-               MODEL_NAME=champion["name"], MODEL_REFRESH_SECONDS="0",
-               MODEL_SIGNING_PUBLIC_KEYS=settings.model_signing_public_keys)
+    env = _env(
+        LOCAL_SETTINGS_FILE="",
+        MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
+        MODEL_STORAGE_CONNECTION_STRING=settings.storage_connection_string.get_secret_value(),
+        MODEL_NAME=champion["name"],
+        MODEL_REFRESH_SECONDS="0",
+        MODEL_SIGNING_PUBLIC_KEYS=settings.model_signing_public_keys,
+    )
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--access-log"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port), "--access-log"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_for_http(f"http://127.0.0.1:{port}/health/ready", 120, proc)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/model/info", timeout=10) as response:
@@ -120,7 +156,10 @@ def test_serve_logs_json_lines_only_and_the_first_load(champion: dict[str, Any],
 def test_redaction_of_credentials_in_urls() -> None:
     from app.redact import redact as redact_urls
 
-    text = ("at https://user:pa55@host.example/api?x=1&sig=abc123&code=k3y and "
-            "http://127.0.0.1:5000/plain?token=t0k")
-    assert redact_urls(text) == ("at https://***@host.example/api?x=1&sig=***&code=*** and "
-                                 "http://127.0.0.1:5000/plain?token=***")
+    text = (
+        "at https://user:pa55@host.example/api?x=1&sig=abc123&code=k3y and "
+        "http://127.0.0.1:5000/plain?token=t0k"
+    )
+    assert redact_urls(text) == (
+        "at https://***@host.example/api?x=1&sig=***&code=*** and http://127.0.0.1:5000/plain?token=***"
+    )

@@ -47,7 +47,7 @@ def enter():
 # Imports the function app (as the worker does), sends two requests through the registered
 # function, logs a warning and an error with a traceback from app code, prints what the host
 # received over gRPC as one JSON line on stdout.
-SCRIPT = r'''
+SCRIPT = r"""
 import asyncio, json, logging, os, sys
 under_host = os.environ.get("FUNCTIONS_WORKER_RUNTIME") == "python"
 if under_host:
@@ -84,7 +84,7 @@ except ZeroDivisionError:
     log.exception("probe failure")
 rpc = dispatcher.RPC_LOGS if under_host else []
 print("RESULT " + json.dumps({"statuses": statuses, "rpc": rpc}))
-'''
+"""
 
 
 def _run(tmp_path: Path, champion: dict[str, Any], *, under_host: bool) -> tuple[dict[str, Any], list[str]]:
@@ -93,22 +93,28 @@ def _run(tmp_path: Path, champion: dict[str, Any], *, under_host: bool) -> tuple
     (worker / "__init__.py").write_text("")
     (worker / "dispatcher.py").write_text(WORKER)
     settings = champion["settings"]
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLFLOW_", "MODEL_", "FUNCTIONS_", "AzureWebJobs"))}
-    env.update({
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{worker.parent}",
-        "LOCAL_SETTINGS_FILE": "",
-        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-        "MODEL_STORAGE_CONNECTION_STRING": settings.storage_connection_string.get_secret_value(),
-        "MODEL_NAME": champion["name"],
-        "MODEL_REFRESH_SECONDS": "0",
-        "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
-        "LOG_LEVEL": "INFO",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "MODEL_", "FUNCTIONS_", "AzureWebJobs"))
+    }
+    env.update(
+        {
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{worker.parent}",
+            "LOCAL_SETTINGS_FILE": "",
+            "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+            "MODEL_STORAGE_CONNECTION_STRING": settings.storage_connection_string.get_secret_value(),
+            "MODEL_NAME": champion["name"],
+            "MODEL_REFRESH_SECONDS": "0",
+            "MODEL_SIGNING_PUBLIC_KEYS": settings.model_signing_public_keys,
+            "LOG_LEVEL": "INFO",
+        }
+    )
     if under_host:
         env["FUNCTIONS_WORKER_RUNTIME"] = "python"
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
@@ -129,7 +135,8 @@ def _json_lines(lines: list[str]) -> list[dict[str, Any]]:
 
 
 def test_under_the_worker_each_app_event_reaches_the_host_once(
-    champion: dict[str, Any], tmp_path: Path,
+    champion: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     result, stderr = _run(tmp_path, champion, under_host=True)
     app_rpc = [r for r in result["rpc"] if r["category"].startswith("app")]
@@ -141,7 +148,9 @@ def test_under_the_worker_each_app_event_reaches_the_host_once(
     # Every event once over the worker's channel, at its own level.
     access = [r for r in app_rpc if r["category"] == "app.access"]
     assert [(r["level"], r["message"]) for r in access] == [
-        ("Information", "GET /health/ready 200"), ("Information", "GET /model/info 200")]
+        ("Information", "GET /health/ready 200"),
+        ("Information", "GET /model/info 200"),
+    ]
     loads = [r for r in app_rpc if r["message"].startswith("serving model")]
     assert len(loads) == 1 and loads[0]["level"] == "Information"
     assert f"version {champion['version']}" in loads[0]["message"]
@@ -158,9 +167,13 @@ def test_locally_each_event_is_one_json_line(champion: dict[str, Any], tmp_path:
     assert result["rpc"] == []
     records = [r for r in _json_lines(stderr) if r["logger"].startswith("app")]
     assert [r["message"] for r in records if r["logger"] == "app.access"] == [
-        "GET /health/ready 200", "GET /model/info 200"]
+        "GET /health/ready 200",
+        "GET /model/info 200",
+    ]
     assert [(r["level"], r["message"]) for r in records if r["logger"] == "app.probe"] == [
-        ("WARNING", "probe warning"), ("ERROR", "probe failure")]
+        ("WARNING", "probe warning"),
+        ("ERROR", "probe failure"),
+    ]
     assert "ZeroDivisionError" in next(r for r in records if r["message"] == "probe failure")["exception"]
     # Every line of the app's is JSON: no plain-text copy of any event.
     plain = [line for line in stderr if "probe" in line and not line.startswith("{")]

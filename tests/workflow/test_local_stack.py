@@ -47,9 +47,13 @@ def walkthrough_blocks() -> list[str]:
 
 def _base_env() -> dict[str, str]:
     """The caller's environment without any app, MLflow or Functions setting."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("MLFLOW_", "MODEL_", "FUNCTIONS_", "AzureWebJobs", "LOCAL_SETTINGS",
-                                 "ADMIN_API_KEY"))}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("MLFLOW_", "MODEL_", "FUNCTIONS_", "AzureWebJobs", "LOCAL_SETTINGS", "ADMIN_API_KEY")
+        )
+    }
 
 
 class Stack:
@@ -61,16 +65,31 @@ class Stack:
         self.runs = 0
 
     def flags(self) -> list[str]:
-        return ["--port", str(self.ports["api"]), "--mlflow-port", str(self.ports["mlflow"]),
-                "--azurite-port", str(self.ports["azurite"]), "--state-dir", str(self.state),
-                "--settings-file", str(self.settings)]
+        return [
+            "--port",
+            str(self.ports["api"]),
+            "--mlflow-port",
+            str(self.ports["mlflow"]),
+            "--azurite-port",
+            str(self.ports["azurite"]),
+            "--state-dir",
+            str(self.state),
+            "--settings-file",
+            str(self.settings),
+        ]
 
     def up(self, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
         self.runs += 1
         log = self.logs / f"up-{self.runs}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([DEV, "up", *self.flags()], env=env, cwd=ROOT, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [DEV, "up", *self.flags()],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 600
         while "\nready in " not in log.read_text(errors="replace"):
             assert proc.poll() is None, log.read_text(errors="replace")[-4000:]
@@ -79,16 +98,25 @@ class Stack:
         return proc, log
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([DEV, *args, "--state-dir", str(self.state)], env=env or _base_env(),
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [DEV, *args, "--state-dir", str(self.state)],
+            env=env or _base_env(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def pids(self) -> dict[str, int]:
         lines = self.run("status").stdout.splitlines()
         return {line.split()[0]: int(line.split()[3]) for line in lines if " pid " in line}
 
     def nothing_left(self, pids: dict[str, int]) -> None:
-        left = [name for name, pid in pids.items() if psutil.pid_exists(pid)
-                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        left = [
+            name
+            for name, pid in pids.items()
+            if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        ]
         assert left == []
         assert [name for name, port in self.ports.items() if not ports.is_free(port)] == []
         strays = []
@@ -139,9 +167,14 @@ def test_up_walkthrough_ctrl_c_up_again_and_down(stack: Stack) -> None:
     again = stack.run("up", *stack.flags()[:6], *other_settings)
     assert again.returncode == 1 and "an earlier `up` still runs" in again.stderr
     assert "scripts/dev.sh down" in again.stderr
-    elsewhere = subprocess.run([DEV, "up", *stack.flags()[:6], *other_settings,
-                                "--state-dir", str(stack.state.parent / "x")],
-                               env=_base_env(), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    elsewhere = subprocess.run(
+        [DEV, "up", *stack.flags()[:6], *other_settings, "--state-dir", str(stack.state.parent / "x")],
+        env=_base_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert elsewhere.returncode == 1
     for name, flag in (("API", "--port"), ("MLflow", "--mlflow-port"), ("Azurite", "--azurite-port")):
         port = stack.ports[{"API": "api", "MLflow": "mlflow", "Azurite": "azurite"}[name]]
@@ -160,8 +193,14 @@ def test_up_walkthrough_ctrl_c_up_again_and_down(stack: Stack) -> None:
     # signature checked with the standard tool; rolled back; promoted over HTTP
     for block, holder in zip(blocks, ["1", "1", "2"], strict=True):
         script = block.replace("127.0.0.1:8000", f"127.0.0.1:{stack.ports['api']}")
-        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=walk_env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            env=walk_env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, f"{script}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         outputs.append(proc.stdout)
         assert champion() == holder

@@ -30,8 +30,17 @@ from app.model_loading.types import LoadError
 from app.settings import Settings
 from app.signing.claims import ServingClaims
 
-__all__ = ["MAX_MODEL_BYTES", "PICKLE_FORMATS", "REGISTRY", "Deserialized", "PredictFn", "Spec",
-           "describe", "load", "warm_up"]
+__all__ = [
+    "MAX_MODEL_BYTES",
+    "PICKLE_FORMATS",
+    "REGISTRY",
+    "Deserialized",
+    "PredictFn",
+    "Spec",
+    "describe",
+    "load",
+    "warm_up",
+]
 
 REGISTRY: dict[str, str] = {
     "sklearn": "app.model_loading.flavors.sklearn",
@@ -49,8 +58,9 @@ LIBRARIES = {"xgboost": "xgboost", "lightgbm": "lightgbm", "onnx": "onnxruntime"
 class FlavorModule(Protocol):
     def describe(self, meta: MLmodel) -> Spec: ...
 
-    def load(self, settings: Settings, spec: Spec, files: ArtifactFiles,
-             claims: ServingClaims | None) -> Deserialized: ...
+    def load(
+        self, settings: Settings, spec: Spec, files: ArtifactFiles, claims: ServingClaims | None
+    ) -> Deserialized: ...
 
 
 def warm_up(flavor: str) -> None:
@@ -93,26 +103,30 @@ def describe(meta: MLmodel) -> Spec:
     raise LoadError("MLmodel has no flavor this server can load: " + ", ".join(sorted(meta.flavors)))
 
 
-def load(settings: Settings, meta: MLmodel, files: ArtifactFiles,
-         claims: ServingClaims | None) -> Deserialized:
+def load(
+    settings: Settings, meta: MLmodel, files: ArtifactFiles, claims: ServingClaims | None
+) -> Deserialized:
     flavor = claims.flavor if claims else describe(meta).flavor
     flavor_module = module(flavor)
     spec = flavor_module.describe(meta)
     if claims is not None and claims.format != spec.format:
-        raise LoadError(f"MLmodel says {spec.format!r} but the signature says {claims.format!r}; "
-                        "refused")
+        raise LoadError(f"MLmodel says {spec.format!r} but the signature says {claims.format!r}; refused")
     if spec.format in PICKLE_FORMATS:
         if claims is None:
             raise LoadError("an unsigned pickle is never loaded, whatever ALLOW_PICKLE says")
         if not settings.allow_pickle:
-            raise LoadError(f"the model is a signed pickle ({flavor}, {spec.format}) and "
-                            "ALLOW_PICKLE is off; refusing to unpickle it")
+            raise LoadError(
+                f"the model is a signed pickle ({flavor}, {spec.format}) and "
+                "ALLOW_PICKLE is off; refusing to unpickle it"
+            )
     try:
         return flavor_module.load(settings, spec, files, claims)
     except ModuleNotFoundError as exc:
         library = LIBRARIES.get(flavor)
         if library is None or exc.name != library:
             raise
-        raise LoadError(f"this deployment does not include {library}, which the {flavor} flavor "
-                        f"needs (build the zip with `python -m deploy build-zip --flavors "
-                        f"...,{flavor}`)") from None
+        raise LoadError(
+            f"this deployment does not include {library}, which the {flavor} flavor "
+            f"needs (build the zip with `python -m deploy build-zip --flavors "
+            f"...,{flavor}`)"
+        ) from None

@@ -30,12 +30,20 @@ from app.signing.claims import ServingClaims
 FLAVOR = "lightgbm"
 BOOSTER = "lightgbm.basic.Booster"
 TEXT = "text"  # LightGBM's own model format
-SKLEARN_CLASSES = ("lightgbm.sklearn.LGBMRegressor", "lightgbm.sklearn.LGBMClassifier",
-                   "lightgbm.sklearn.LGBMRanker", "lightgbm.sklearn.LGBMModel")
+SKLEARN_CLASSES = (
+    "lightgbm.sklearn.LGBMRegressor",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRanker",
+    "lightgbm.sklearn.LGBMModel",
+)
 # What MLflow's lightgbm flavor trusts in the skops files it writes (a Booster is rebuilt
 # from its text model, the estimators from their parameters).
-SKOPS_TYPES = ("collections.OrderedDict", BOOSTER, "lightgbm.sklearn.LGBMClassifier",
-               "lightgbm.sklearn.LGBMRegressor")
+SKOPS_TYPES = (
+    "collections.OrderedDict",
+    BOOSTER,
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
+)
 
 
 def describe(meta: MLmodel) -> Spec:
@@ -45,19 +53,22 @@ def describe(meta: MLmodel) -> Spec:
     if model_class == BOOSTER:
         return Spec(FLAVOR, TEXT, model_file, model_class)
     if model_class not in SKLEARN_CLASSES:
-        raise LoadError(f"MLmodel names the LightGBM model class {model_class!r}; this server "
-                        "loads only " + ", ".join((BOOSTER, *SKLEARN_CLASSES)))
-    return Spec(FLAVOR, sklearn.serialization_format(config), model_file, model_class,
-                vouched_types=SKOPS_TYPES)
+        raise LoadError(
+            f"MLmodel names the LightGBM model class {model_class!r}; this server "
+            "loads only " + ", ".join((BOOSTER, *SKLEARN_CLASSES))
+        )
+    return Spec(
+        FLAVOR, sklearn.serialization_format(config), model_file, model_class, vouched_types=SKOPS_TYPES
+    )
 
 
-def load(settings: Settings, spec: Spec, files: ArtifactFiles,
-         claims: ServingClaims | None) -> Deserialized:
+def load(settings: Settings, spec: Spec, files: ArtifactFiles, claims: ServingClaims | None) -> Deserialized:
     if spec.format != TEXT:
         loaded = sklearn.load_estimator(settings, spec, files, claims)
         if loaded.model_class != spec.model_class:
-            raise LoadError(f"MLmodel says {spec.model_class} but the file holds "
-                            f"{loaded.model_class}; refused")
+            raise LoadError(
+                f"MLmodel says {spec.model_class} but the file holds {loaded.model_class}; refused"
+            )
         return loaded
     assert spec.model_file is not None
     data = files.read(spec.model_file, MAX_MODEL_BYTES)
@@ -70,7 +81,10 @@ def load(settings: Settings, spec: Spec, files: ArtifactFiles,
     try:
         booster = lightgbm.Booster(model_str=model_text)
     except (lightgbm.basic.LightGBMError, ValueError) as exc:
-        raise LoadError(f"LightGBM could not read {spec.model_file}: "
-                        f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
-    return Deserialized(plain_predictor(booster.predict), class_path(booster), FLAVOR, TEXT,
-                        artifacts.sha256_hex(data))
+        raise LoadError(
+            f"LightGBM could not read {spec.model_file}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
+        ) from None
+    return Deserialized(
+        plain_predictor(booster.predict), class_path(booster), FLAVOR, TEXT, artifacts.sha256_hex(data)
+    )

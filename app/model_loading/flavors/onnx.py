@@ -37,9 +37,14 @@ FORMAT = "onnx"
 # A Flex Consumption instance of 2 GB has one vCPU: more threads only contend for it (and
 # onnxruntime's spinning worker threads would burn it between requests).
 THREADS = 1
-_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
-           "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(bool)": np.bool_,
-           "tensor(string)": np.object_}
+_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(bool)": np.bool_,
+    "tensor(string)": np.object_,
+}
 
 
 def describe(meta: MLmodel) -> Spec:
@@ -47,8 +52,7 @@ def describe(meta: MLmodel) -> Spec:
     return Spec(FLAVOR, FORMAT, data_file(config, "data", FLAVOR))
 
 
-def load(settings: Settings, spec: Spec, files: ArtifactFiles,
-         claims: ServingClaims | None) -> Deserialized:
+def load(settings: Settings, spec: Spec, files: ArtifactFiles, claims: ServingClaims | None) -> Deserialized:
     assert spec.model_file is not None
     workdir = tempfile.TemporaryDirectory(prefix="onnx-")
     root = Path(workdir.name)
@@ -63,8 +67,9 @@ def load(settings: Settings, spec: Spec, files: ArtifactFiles,
         target.write_bytes(data)
     session = _session(root / spec.model_file)
     predict = _predictor(session, workdir)
-    return Deserialized(predict, "onnxruntime.InferenceSession", FLAVOR, FORMAT,
-                        artifacts.sha256_hex(model_bytes))
+    return Deserialized(
+        predict, "onnxruntime.InferenceSession", FLAVOR, FORMAT, artifacts.sha256_hex(model_bytes)
+    )
 
 
 def _session(path: Path) -> Any:
@@ -76,8 +81,9 @@ def _session(path: Path) -> Any:
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only
     try:
-        return onnxruntime.InferenceSession(str(path), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph/...
         first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise LoadError(f"onnxruntime could not load {path.name}: {first}") from None

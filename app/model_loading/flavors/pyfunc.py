@@ -24,8 +24,7 @@ def describe(meta: MLmodel) -> Spec:
     return Spec(FLAVOR, "cloudpickle", None)
 
 
-def load(settings: Settings, spec: Spec, files: ArtifactFiles,
-         claims: ServingClaims | None) -> Deserialized:
+def load(settings: Settings, spec: Spec, files: ArtifactFiles, claims: ServingClaims | None) -> Deserialized:
     if claims is None or files.manifest is None:  # also refused upstream: pickle needs a signature
         raise LoadError("an unsigned python_function model is never loaded")
     import mlflow.pyfunc
@@ -43,5 +42,4 @@ def load(settings: Settings, spec: Spec, files: ArtifactFiles,
     def run(frame: Any, params: dict[str, Any] | None, _keep: Any = workdir) -> Any:
         return model.predict(frame, params=params)
 
-    return Deserialized(run, "mlflow.pyfunc.PyFuncModel", FLAVOR, spec.format, None,
-                        deserializer="pickle")
+    return Deserialized(run, "mlflow.pyfunc.PyFuncModel", FLAVOR, spec.format, None, deserializer="pickle")

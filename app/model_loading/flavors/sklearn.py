@@ -36,18 +36,23 @@ def serialization_format(config: dict[str, object]) -> str:
     return fmt
 
 
-def load(settings: Settings, spec: Spec, files: ArtifactFiles,
-         claims: ServingClaims | None) -> Deserialized:
+def load(settings: Settings, spec: Spec, files: ArtifactFiles, claims: ServingClaims | None) -> Deserialized:
     return load_estimator(settings, spec, files, claims)
 
 
-def load_estimator(settings: Settings, spec: Spec, files: ArtifactFiles,
-                   claims: ServingClaims | None) -> Deserialized:
+def load_estimator(
+    settings: Settings, spec: Spec, files: ArtifactFiles, claims: ServingClaims | None
+) -> Deserialized:
     """Deserialize a skops or (signed, allowed) pickle estimator and serve its ``predict``."""
     assert spec.model_file is not None
     data = files.read(spec.model_file, MAX_MODEL_BYTES)
     trusted = set(settings.skops_trusted_types) | set(claims.trusted_types if claims else ())
     obj = artifacts.deserialize(data, spec.format, trusted=trusted, allow_pickle=settings.allow_pickle)
-    return Deserialized(plain_predictor(obj.predict), class_path(obj), spec.flavor, spec.format,
-                        artifacts.sha256_hex(data),
-                        deserializer="skops" if spec.format == artifacts.SKOPS else "pickle")
+    return Deserialized(
+        plain_predictor(obj.predict),
+        class_path(obj),
+        spec.flavor,
+        spec.format,
+        artifacts.sha256_hex(data),
+        deserializer="skops" if spec.format == artifacts.SKOPS else "pickle",
+    )

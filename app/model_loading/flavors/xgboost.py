@@ -29,9 +29,14 @@ from app.signing.claims import ServingClaims
 
 FLAVOR = "xgboost"
 BOOSTER = "xgboost.core.Booster"
-MODEL_CLASSES = (BOOSTER, "xgboost.sklearn.XGBRegressor", "xgboost.sklearn.XGBClassifier",
-                 "xgboost.sklearn.XGBRanker", "xgboost.sklearn.XGBRFRegressor",
-                 "xgboost.sklearn.XGBRFClassifier")
+MODEL_CLASSES = (
+    BOOSTER,
+    "xgboost.sklearn.XGBRegressor",
+    "xgboost.sklearn.XGBClassifier",
+    "xgboost.sklearn.XGBRanker",
+    "xgboost.sklearn.XGBRFRegressor",
+    "xgboost.sklearn.XGBRFClassifier",
+)
 # MLflow's model_format: "ubj" (default), "json", or "xgb" (older MLflow; XGBoost >= 2 writes
 # UBJ under that name). XGBoost detects JSON/UBJ from the bytes.
 FORMATS = ("ubj", "json", "xgb")
@@ -42,17 +47,19 @@ def describe(meta: MLmodel) -> Spec:
     model_file = data_file(config, "data", FLAVOR)
     fmt = text(config, "model_format", "xgb")
     if fmt not in FORMATS:
-        raise LoadError(f"unknown XGBoost model format {fmt!r} (this server reads "
-                        + ", ".join(FORMATS) + ")")
+        raise LoadError(
+            f"unknown XGBoost model format {fmt!r} (this server reads " + ", ".join(FORMATS) + ")"
+        )
     model_class = text(config, "model_class", BOOSTER)
     if model_class not in MODEL_CLASSES:
-        raise LoadError(f"MLmodel names the XGBoost model class {model_class!r}; this server "
-                        "loads only " + ", ".join(MODEL_CLASSES))
+        raise LoadError(
+            f"MLmodel names the XGBoost model class {model_class!r}; this server "
+            "loads only " + ", ".join(MODEL_CLASSES)
+        )
     return Spec(FLAVOR, fmt, model_file, model_class)
 
 
-def load(settings: Settings, spec: Spec, files: ArtifactFiles,
-         claims: ServingClaims | None) -> Deserialized:
+def load(settings: Settings, spec: Spec, files: ArtifactFiles, claims: ServingClaims | None) -> Deserialized:
     assert spec.model_file is not None and spec.model_class is not None
     data = files.read(spec.model_file, MAX_MODEL_BYTES)
     import xgboost
@@ -61,16 +68,18 @@ def load(settings: Settings, spec: Spec, files: ArtifactFiles,
     try:
         model.load_model(bytearray(data))
     except (xgboost.core.XGBoostError, ValueError, TypeError) as exc:
-        raise LoadError(f"XGBoost could not read {spec.model_file}: "
-                        f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
-    return Deserialized(_predictor(model), spec.model_class, FLAVOR, spec.format,
-                        artifacts.sha256_hex(data))
+        raise LoadError(
+            f"XGBoost could not read {spec.model_file}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
+        ) from None
+    return Deserialized(_predictor(model), spec.model_class, FLAVOR, spec.format, artifacts.sha256_hex(data))
 
 
 def _predictor(model: Any) -> PredictFn:
     import xgboost
 
     if isinstance(model, xgboost.Booster):
+
         def predict(frame: Any) -> Any:
             return model.predict(xgboost.DMatrix(frame), validate_features=True)
 
