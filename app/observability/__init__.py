@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 from starlette.responses import Response
 
 from app.observability.metrics import MetricsMiddleware
-from app.services import Services
+
+if TYPE_CHECKING:  # app.services imports this package's metrics module
+    from app.services import Services
 
 
 def install(app: FastAPI, services: Services) -> None:
