@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -210,19 +211,15 @@ def mlflow_predictions(settings: Settings, logged: Logged, frame: pd.DataFrame) 
     return json.loads(out.getvalue())["predictions"]
 
 
-@contextlib.contextmanager
 def _pickle_allowed(allowed: bool) -> Any:
-    import os
+    """MLflow may unpickle only for the pickle cases (the switch is off otherwise: see
+    app.model_loading.fetch_mlflow.configure)."""
+    from app.model_loading import fetch_mlflow
 
-    previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true" if allowed else "false"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", None)
-        else:
-            os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
+    if allowed:
+        return fetch_mlflow.mlflow_may_unpickle()
+    assert os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION") != "true"
+    return contextlib.nullcontext()
 
 
 def split_body(frame: pd.DataFrame) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.pyfunc.scoring_server.client import ScoringServerClient
 
+from app.model_loading import fetch_mlflow
 from tests.parity.models import ROW
 from tests.support.models import rows
 
@@ -23,11 +23,8 @@ def _client(url: str) -> ScoringServerClient:
 
 
 def _registered(uri: str) -> Any:
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"  # this test made the model
-    try:
+    with fetch_mlflow.mlflow_may_unpickle():  # this test made the model
         return mlflow.sklearn.load_model(uri)
-    finally:
-        os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
 
 
 def test_scoring_server_client_drives_the_numeric_model(

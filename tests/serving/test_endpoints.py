@@ -81,13 +81,10 @@ def test_predict_matches_raw_model(shim: Any, champion: dict[str, Any]) -> None:
     assert body["model"]["version"] == champion["version"]
     assert response.headers["x-model-version"] == champion["version"]
     assert body["request_id"] and body["processing_time_ms"] >= 0
-    import os
+    from app.model_loading import fetch_mlflow
 
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    try:
+    with fetch_mlflow.mlflow_may_unpickle():  # the session's own training made these bytes
         raw = mlflow.sklearn.load_model(f"models:/{champion['name']}/{champion['version']}")
-    finally:
-        os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
     expected = raw.predict(pd.DataFrame(records)[FEATURES])
     np.testing.assert_allclose(body["predictions"], expected, rtol=1e-9)
 
