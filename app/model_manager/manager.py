@@ -19,7 +19,7 @@ import threading
 import time
 from concurrent.futures import Future
 
-from app.model_loading import flavors
+from app.model_loading import artifacts, flavors
 from app.model_loading.chain import ChainResult
 from app.model_loading.failures import as_load_error, is_unreachable
 from app.model_loading.types import LoadAttempt, LoadedModel
@@ -107,7 +107,15 @@ class ModelManager:
         """``start()``, then import the deserializer on this thread while the load waits on
         the registry: a cold start pays for the slower of the two, not their sum."""
         initial = self.start()
-        flavors.warm_up(self.settings.model_flavor)  # MODEL_FLAVOR's library (default: skops)
+        if self.settings.model_flavor == "sklearn":
+            # skops (all of scikit-learn), then the signature verifier. Called from here, not
+            # through flavors.warm_up: through that function the scikit-learn sample's cold
+            # start measured ~200 ms slower (interleaved shim A/B, 12-16 pairs, three
+            # variants; the cause is not understood). See docs/benchmarks.md.
+            artifacts.import_deserializer()
+            flavors.warm_up_signatures()
+        else:
+            flavors.warm_up(self.settings.model_flavor)  # MODEL_FLAVOR's library
         return initial
 
     async def wait_initial(self, timeout: float) -> None:
