@@ -22,8 +22,8 @@ from devstack.services import ROOT
 
 
 @dataclass
-class _Context:
-    """The invocation-context attributes the ASGI shim reads."""
+class FunctionContext:
+    """The invocation-context attributes the ASGI shim reads (tests use it too)."""
 
     invocation_id: str
     function_name: str = "http_app_func"
@@ -57,7 +57,7 @@ class ShimInvoker:
             headers={"content-type": "application/json"},
             body=body,
         )
-        response = self.loop.run_until_complete(self.function(request, _Context(uuid.uuid4().hex)))
+        response = self.loop.run_until_complete(self.function(request, FunctionContext(uuid.uuid4().hex)))
         return response.status_code, response.get_body()
 
     def close(self) -> None:
@@ -89,12 +89,12 @@ SHIM_SCRIPT = """
 import asyncio, json, sys, uuid
 import azure.functions as func
 import function_app
-from benchmarks.inproc import _Context
+from benchmarks.inproc import FunctionContext
 (function,) = function_app.app.get_functions()
 request = func.HttpRequest(method="POST", url="http://localhost:7071/invocations",
                            headers={"content-type": "application/json"},
                            body=sys.argv[1].encode())
-response = asyncio.run(function.get_user_function()(request, _Context(uuid.uuid4().hex)))
+response = asyncio.run(function.get_user_function()(request, FunctionContext(uuid.uuid4().hex)))
 assert response.status_code == 200, response.get_body()
 first = json.loads(response.get_body())["predictions"][0]
 print(next(iter(first.values())) if isinstance(first, dict) else first, flush=True)

@@ -27,11 +27,11 @@ for blocked in json.loads(sys.argv[2]):
     sys.modules[blocked] = None  # as if the zip were built without it
 import azure.functions as func
 import function_app
-from benchmarks.inproc import _Context
+from benchmarks.inproc import FunctionContext
 (function,) = function_app.app.get_functions()
 request = func.HttpRequest(method="POST", url="http://localhost:7071/invocations",
                            headers={"content-type": "application/json"}, body=sys.argv[1].encode())
-response = asyncio.run(function.get_user_function()(request, _Context(uuid.uuid4().hex)))
+response = asyncio.run(function.get_user_function()(request, FunctionContext(uuid.uuid4().hex)))
 print(json.dumps({"status": response.status_code, "body": json.loads(response.get_body()),
                   "imported": sorted(m for m in sys.modules if m.split(".")[0] in
                                      ("xgboost", "lightgbm", "onnxruntime", "onnx", "skl2onnx",

@@ -77,14 +77,9 @@ def ingestion() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.shutdown()
 
 
-def test_requests_logs_and_metrics_reach_application_insights(
-    ingestion: tuple[str, list[dict[str, Any]]],
-    champion: dict[str, Any],
-    mlflow_server: Any,
-    tmp_path: Path,
-) -> None:
-    endpoint, envelopes = ingestion
-    env = {
+def _app_env(endpoint: str, champion: dict[str, Any], mlflow_server: Any, tmp_path: Path) -> dict[str, str]:
+    """The app subprocess's environment: telemetry to the local ingestion endpoint."""
+    return {
         **os.environ,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": (
             f"InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint={endpoint}"
@@ -102,6 +97,16 @@ def test_requests_logs_and_metrics_reach_application_insights(
         "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
         "PYTHONPATH": str(ROOT),
     }
+
+
+def test_requests_logs_and_metrics_reach_application_insights(
+    ingestion: tuple[str, list[dict[str, Any]]],
+    champion: dict[str, Any],
+    mlflow_server: Any,
+    tmp_path: Path,
+) -> None:
+    endpoint, envelopes = ingestion
+    env = _app_env(endpoint, champion, mlflow_server, tmp_path)
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, timeout=180, capture_output=True, text=True
     )
@@ -166,23 +171,7 @@ def test_function_keys_and_secret_parameters_never_reach_application_insights(
 ) -> None:
     """Security review F6: ``?code=<function key>`` was exported verbatim as the request URL."""
     endpoint, envelopes = ingestion
-    env = {
-        **os.environ,
-        "APPLICATIONINSIGHTS_CONNECTION_STRING": (
-            f"InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint={endpoint}"
-        ),
-        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-        "OTEL_TRACES_SAMPLER": "always_on",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-        "OTEL_METRIC_EXPORT_INTERVAL": "60000",
-        "TMPDIR": str(tmp_path),
-        "MLFLOW_TRACKING_URI": mlflow_server.url,
-        "MODEL_NAME": champion["name"],
-        "MODEL_ALIAS": "champion",
-        "MODEL_FALLBACK_ENABLED": "false",
-        "MODEL_SIGNING_PUBLIC_KEYS": champion["settings"].model_signing_public_keys,
-        "PYTHONPATH": str(ROOT),
-    }
+    env = _app_env(endpoint, champion, mlflow_server, tmp_path)
     result = subprocess.run(
         [sys.executable, "-c", SHIM_SCRIPT], cwd=ROOT, env=env, timeout=180, capture_output=True, text=True
     )

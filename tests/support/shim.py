@@ -12,25 +12,13 @@ import contextlib
 import json
 import threading
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
 
 import function_app
 from app.settings import Settings
-
-
-@dataclass
-class FunctionContext:
-    """The attributes of the worker's invocation context that the shim reads."""
-
-    invocation_id: str
-    function_name: str = "http_app_func"
-    function_directory: str = "/home/site/wwwroot"
-    thread_local_storage: Any = None
-    trace_context: Any = None
-    retry_context: Any = None
+from benchmarks.inproc import FunctionContext
 
 
 class ShimResponse:

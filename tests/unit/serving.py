@@ -10,7 +10,6 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
@@ -20,6 +19,7 @@ from app.input_schema import InputSchema
 from app.main import create_app
 from app.model_loading.types import LoadedModel
 from app.model_manager import ModelManager
+from benchmarks.inproc import FunctionContext
 from tests.unit.fakes import FakeSource, fake_model, fake_settings
 
 with warnings.catch_warnings():  # starlette 1.x asks for httpx2, which is not in the lock
@@ -93,18 +93,6 @@ def served(source: FakeSource | None = None, **settings: Any) -> Iterator[TestCl
 # --- the Azure Functions shim, in-process -----------------------------------------------------
 
 
-@dataclass
-class _Context:
-    """The attributes of the worker's invocation context that the shim reads."""
-
-    invocation_id: str
-    function_name: str = "http_app_func"
-    function_directory: str = "/home/site/wwwroot"
-    thread_local_storage: Any = None
-    trace_context: Any = None
-    retry_context: Any = None
-
-
 class InProcessShim:
     """The app behind ``azure.functions.AsgiFunctionApp``: each call builds a real
     ``func.HttpRequest``, awaits the registered function on one event loop (as the worker
@@ -123,7 +111,7 @@ class InProcessShim:
         request = func.HttpRequest(
             method=method, url=f"http://localhost:7071{path}", headers=headers or {}, body=body
         )
-        return self._runner.run(self._function(request, _Context(uuid.uuid4().hex)))
+        return self._runner.run(self._function(request, FunctionContext(uuid.uuid4().hex)))
 
     def close(self) -> None:
         if self.function_app.startup_task_done:  # else AsgiFunctionApp.__del__ would run it

@@ -16,7 +16,6 @@ import importlib
 import logging
 from typing import Protocol
 
-from app.model_loading import artifacts
 from app.model_loading.flavors.base import (
     MAX_MODEL_BYTES,
     PICKLE_FORMATS,
@@ -65,16 +64,11 @@ class FlavorModule(Protocol):
 
 
 def warm_up(flavor: str) -> None:
-    """Import ``flavor``'s library now (the expected flavor, MODEL_FLAVOR), then the signature
+    """Import ``flavor``'s library now (xgboost, lightgbm, onnxruntime), then the signature
     verifier's: called on the main thread while the first load waits on the registry. Never
-    fatal: the load meets the same error and reports it.
-
-    The flavor's library goes first: with the verifier first (~35 ms), the cold start of the
-    scikit-learn sample was ~200 ms slower (30 interleaved pairs), the load thread then
-    importing skops itself while the main thread waited on it."""
-    if flavor == "sklearn":
-        artifacts.import_deserializer()  # skops, which imports all of scikit-learn
-    elif (library := LIBRARIES.get(flavor)) is not None:
+    fatal: the load meets the same error and reports it. scikit-learn's skops is warmed up by
+    ``ModelManager.preload`` itself (see there why)."""
+    if (library := LIBRARIES.get(flavor)) is not None:
         try:
             importlib.import_module(library)
         except Exception:  # a warm-up must never stop the app from starting
